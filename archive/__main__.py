@@ -1,0 +1,5 @@
+"""``python -m archive``."""
+
+from .cli import main
+
+main(prog_name="archive")

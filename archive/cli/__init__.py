@@ -1,0 +1,86 @@
+"""The ``archive`` command. Converts library errors into one-line messages and exit codes,
+in one place (:class:`ArchiveGroup`), and draws all progress and tables."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import ArchiveError
+
+
+def err_console() -> Any:
+    from rich.console import Console
+    return Console(stderr=True, highlight=False)
+
+
+def out_console() -> Any:
+    from rich.console import Console
+    return Console(highlight=False, soft_wrap=False)
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Print ``archive: error: …`` on one line to stderr and exit."""
+    from ..render import clean
+    click.echo(f"archive: error: {clean(message)}", err=True)
+    sys.exit(code)
+
+
+class ArchiveGroup(click.Group):
+    """A click group that turns ArchiveError (and interruptions) into clean exits."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ArchiveError as e:
+            fail(str(e), e.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted; nothing was half-written (the next run cleans up)", 130)
+        except BrokenPipeError:
+            sys.stderr.close()
+            sys.exit(0)
+
+
+class Ctx:
+    """Per-invocation state: which archive, opened lazily."""
+
+    def __init__(self, archive_path: str | None) -> None:
+        self.archive_path = archive_path
+        self._archive = None
+
+    def archive(self, *, create: bool = False) -> Any:
+        """The archive; with ``create``, a new one is made where none exists yet."""
+        if self._archive is None:
+            from ..library import Archive
+            from ..paths import default_archive
+            root = Path(self.archive_path) if self.archive_path else default_archive()
+            if create and not (root / "archive.json").exists() and \
+                    (not root.exists() or not any(root.iterdir())):
+                self._archive = Archive.init(root)
+                click.echo(f"created a new archive at {self._archive.root}", err=True)
+            else:
+                self._archive = Archive(root)
+        return self._archive
+
+
+@click.group(cls=ArchiveGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--archive", "archive_path", metavar="PATH", envvar="ARCHIVE_DIR",
+              help="Archive folder (default: $ARCHIVE_DIR or ~/.local/share/archive).")
+@click.version_option(package_name="archive", prog_name="archive",
+                      message="%(prog)s %(version)s")
+@click.pass_context
+def main(ctx: click.Context, archive_path: str | None) -> None:
+    """Keep leaked recordings as evidence; find, hear and cite every quote.
+
+    Recordings are stored byte-for-byte, transcribed offline, split by speaker and indexed.
+    """
+    # Belt and braces: nothing below may reach a model hub.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    ctx.obj = Ctx(archive_path)
+
+
+from . import core, search, speakers, edit  # noqa: E402,F401  (registers commands)

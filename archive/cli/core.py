@@ -1,0 +1,241 @@
+"""Commands for the evidence store: init, add, list, show, export, log, verify, rm."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import Ctx, err_console, fail, main, out_console
+
+pass_ctx = click.make_pass_decorator(Ctx)
+
+
+@main.command()
+@click.argument("path", required=False, type=click.Path(file_okay=False))
+@click.pass_context
+def init(ctx: click.Context, path: str | None) -> None:
+    """Create an archive folder (default: --archive, $ARCHIVE_DIR or the per-user folder)."""
+    from ..library import Archive
+    a = Archive.init(path or ctx.obj.archive_path)
+    click.echo(f"archive ready at {a.root}")
+
+
+def _progress_callbacks(enabled: bool):
+    """A rich progress bar with ETA per file; returns (progress, callback, on_wait)."""
+    from rich.progress import (BarColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+    console = err_console()
+    prog = Progress(TextColumn("{task.description}"), BarColumn(),
+                    TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
+                    TextColumn("ETA"), TimeRemainingColumn(), console=console,
+                    transient=True, disable=not enabled)
+    tasks: dict[tuple[Path, str], Any] = {}
+
+    def callback(path: Path, stage: str, done: float, total: float) -> None:
+        from ..render import clean
+        key = (path, stage)
+        if key not in tasks:
+            tasks[key] = prog.add_task(f"{stage:>10} {clean(path.name)[:40]}",
+                                       total=max(total, 1e-9))
+        prog.update(tasks[key], completed=done, total=max(total, 1e-9))
+
+    def on_wait(holder: str) -> None:
+        console.print(f"waiting for another archive process ({holder}) to finish writing…")
+    return prog, callback, on_wait
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--title", help="Title (default: the file name).")
+@click.option("--source", help="Who or where it came from.")
+@click.option("--recorded", metavar="DATE", help="When it was recorded (YYYY-MM-DD[ hh:mm]).")
+@click.option("--tag", "tags", multiple=True, help="A tag; repeat for more.")
+@click.option("--note", help="A free note kept with the recording.")
+@click.option("--language", metavar="CODE", help="Force the language (e.g. en, de, uk, ru).")
+@click.option("--model", metavar="NAME|PATH",
+              help="Speech model (default: the embedded Whisper base; tiny.en; a local "
+                   "CTranslate2 folder; or a faster-whisper name already in the local cache).")
+@click.option("--diarize/--no-diarize", default=True, show_default=True,
+              help="Split the transcript by speaker.")
+@click.option("--speakers", type=click.IntRange(1, 20), help="Exact number of speakers.")
+@click.option("--min-speakers", type=click.IntRange(1, 20), help="At least this many speakers.")
+@click.option("--max-speakers", type=click.IntRange(1, 20), help="At most this many speakers.")
+@click.option("--hotwords", metavar="TEXT",
+              help="Names and terms to favour, e.g. \"Khakassia, Navalny, Chernihiv\".")
+@click.option("--translate", is_flag=True, help="Also store an English translation.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@pass_ctx
+def add(obj: Ctx, paths: tuple[str, ...], title: str | None, source: str | None,
+        recorded: str | None, tags: tuple[str, ...], note: str | None, language: str | None,
+        model: str | None, diarize: bool, speakers: int | None, min_speakers: int | None,
+        max_speakers: int | None, hotwords: str | None, translate: bool, quiet: bool) -> None:
+    """Add recordings (files or folders, walked recursively) to the archive."""
+    from ..ingest import AddOptions
+    from ..provenance import parse_user_date
+    from ..render import clean
+    if recorded:
+        try:
+            recorded = parse_user_date(recorded)
+        except ValueError as e:
+            fail(str(e), 2)
+    if min_speakers and max_speakers and min_speakers > max_speakers:
+        fail("--min-speakers is larger than --max-speakers", 2)
+    obj.archive(create=True)
+    vocab = _vocabulary(obj, hotwords)
+    opts = AddOptions(title=title, source=source, recorded=recorded, tags=tags, note=note,
+                      language=language, model=model, diarize=diarize, speakers=speakers,
+                      min_speakers=min_speakers, max_speakers=max_speakers, hotwords=vocab,
+                      translate=translate)
+    a = obj.archive()
+    prog, callback, on_wait = _progress_callbacks(not quiet and sys.stderr.isatty())
+    added = dups = errors = 0
+    with prog:
+        for r in a.add_many([Path(p) for p in paths], opts, progress=callback,
+                            on_wait=on_wait):
+            if r.recording is not None:
+                added += 1
+                rec = r.recording
+                click.echo(f"added {rec.short_id}  {clean(rec.title)}  ({rec.duration:.1f} s, "
+                           f"{clean(rec.language)}{_date_note(rec)})")
+            elif r.duplicate_of:
+                dups += 1
+                click.echo(f"already archived: {clean(r.path.name)} is {r.duplicate_of[:10]}")
+            else:
+                errors += 1
+                click.echo(f"archive: error: {clean(str(r.error))}", err=True)
+    total = added + dups + errors
+    if total == 0:
+        fail("no audio files found in the given paths", 1)
+    if total > 1:
+        click.echo(f"{added} added, {dups} already archived, {errors} failed")
+    if errors:
+        sys.exit(1)
+
+
+def _date_note(rec: Any) -> str:
+    if rec.recorded and rec.recorded_inferred:
+        return f", recorded {rec.recorded} (inferred from {rec.recorded_basis})"
+    if rec.recorded:
+        return f", recorded {rec.recorded}"
+    return ""
+
+
+def _vocabulary(obj: Ctx, hotwords: str | None) -> str | None:
+    """Hotwords from the option plus the archive-wide vocabulary file, if any."""
+    parts = [hotwords] if hotwords else []
+    try:
+        vocab = obj.archive().root / "vocabulary.txt"
+        if vocab.exists():
+            words = [w.strip() for line in vocab.read_text("utf-8").splitlines()
+                     if not line.lstrip().startswith("#") for w in line.split(",")]
+            parts.extend(w for w in words if w)
+    except OSError:
+        pass
+    return ", ".join(parts) if parts else None
+
+
+@main.command("list")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@pass_ctx
+def list_(obj: Ctx, as_json: bool) -> None:
+    """List the recordings in the archive."""
+    recs = obj.archive().recordings()
+    if as_json:
+        click.echo(json.dumps([r.to_json() for r in recs], ensure_ascii=False, indent=2))
+        return
+    if not recs:
+        click.echo("the archive is empty; add recordings with `archive add FILE`")
+        return
+    from ..render import recordings_table
+    out_console().print(recordings_table(recs))
+
+
+@main.command()
+@click.argument("ref")
+@click.option("--revision", type=int, help="Show an older revision.")
+@click.option("--translation", is_flag=True, help="Show the English translation alongside.")
+@pass_ctx
+def show(obj: Ctx, ref: str, revision: int | None, translation: bool) -> None:
+    """Show a transcript with [mm:ss.s] times, speakers and confidence marks."""
+    from ..render import transcript_view
+    a = obj.archive()
+    t = a.transcript(ref, revision=revision)
+    tr = None
+    if translation:
+        tr = a.translation(ref)
+        if tr is None:
+            fail(f"{t.recording.short_id} has no translation; run `archive translate "
+                 f"{t.recording.short_id}`")
+    out_console().print(transcript_view(t, translation=tr))
+
+
+@main.command()
+@click.argument("ref")
+@click.option("--format", "fmt", type=click.Choice(["txt", "srt", "vtt", "json", "rttm"]),
+              default="txt", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file.")
+@click.option("--revision", type=int, help="Export an older revision.")
+@pass_ctx
+def export(obj: Ctx, ref: str, fmt: str, output: str | None, revision: int | None) -> None:
+    """Export a transcript as txt, srt, vtt, json or rttm."""
+    text = obj.archive().export(ref, fmt, revision=revision)
+    if output:
+        from ..fsutil import atomic_write_text
+        atomic_write_text(Path(output), text)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command()
+@click.argument("ref", required=False)
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@pass_ctx
+def log(obj: Ctx, ref: str | None, as_json: bool) -> None:
+    """Show the custody log, for one recording or the whole archive."""
+    events = obj.archive().log(ref)
+    if as_json:
+        click.echo(json.dumps(events, ensure_ascii=False, indent=2))
+        return
+    from ..render import events_table
+    out_console().print(events_table(events))
+
+
+@main.command()
+@click.option("--repair", is_flag=True,
+              help="Fix what can be fixed from the transcripts (never touches originals).")
+@pass_ctx
+def verify(obj: Ctx, repair: bool) -> None:
+    """Re-hash every original and check catalog, transcripts, index and custody log."""
+    from ..render import clean
+    rep = obj.archive().verify(repair=repair)
+    for line in rep.repaired:
+        click.echo(f"repaired: {clean(line)}")
+    for line in rep.problems:
+        click.echo(f"PROBLEM: {clean(line)}")
+    if rep.ok:
+        click.echo(f"ok: {rep.checked} originals verified by SHA-256; catalog, transcripts, "
+                   "index and custody log agree")
+    else:
+        click.echo(f"{len(rep.problems)} problem(s) found"
+                   + ("" if repair else "; `archive verify --repair` fixes what the "
+                      "transcripts can rebuild"), err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("ref")
+@click.option("--reason", required=True, help="Why it is removed (kept in the custody log).")
+@click.option("--purge", is_flag=True, help="Delete the original for good (no quarantine).")
+@pass_ctx
+def rm(obj: Ctx, ref: str, reason: str, purge: bool) -> None:
+    """Remove a recording; its original moves to quarantine/ unless --purge."""
+    a = obj.archive()
+    rec = a.get(ref)
+    q = a.remove(rec.id, reason=reason, purge=purge)
+    where = f"original quarantined at {q}" if q else "original purged"
+    click.echo(f"removed {rec.short_id}; {where}")

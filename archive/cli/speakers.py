@@ -1,0 +1,1 @@
+"""Speaker commands: list, rename, merge, match (filled in with diarization)."""

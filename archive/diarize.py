@@ -1,0 +1,369 @@
+"""Who spoke when: speaker diarization from GE2E d-vectors, and word-to-speaker assignment.
+
+Pipeline (:func:`diarize`): windows of about 1.5 s every 0.25 s over the speech regions are
+embedded (:mod:`archive.voice`); windows long enough to be reliable are clustered (spectral
+clustering on a pruned cosine-affinity graph, with the number of speakers read from the
+largest normalised eigengap, or average-linkage clustering); clusters that are too small are
+dissolved and near-duplicates merged; then every 50 ms frame is scored against the speaker
+centroids (the mean similarity of the windows covering it) and decoded with a Viterbi pass
+that charges for each change of speaker, so that turns do not flicker but quick turn-taking
+inside one speech region is still found. Pauses shorter than ``max_gap`` between turns of the
+same speaker are bridged, because the reference counts a speaker's short pauses as speech.
+
+Call recordings with one party per channel are diarized by channel (:func:`diarize_channels`).
+
+Numbers in :class:`Options` were tuned on development material only: ``meeting_sample``,
+the two AMI excerpts, and synthetic calls built from seeds reserved for tuning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Callable, Hashable, Iterable, Mapping, Sequence, TypeVar
+
+import numpy as np
+
+from . import voice
+from .errors import DiarizationError
+from .models import Segment, Speaker, Word
+
+K = TypeVar("K", bound=Hashable)
+Progress = Callable[[float, float], None]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A stretch of time attributed to one speaker."""
+
+    start: float
+    end: float
+    speaker: str
+
+
+@dataclass(frozen=True)
+class Diarization:
+    """Result of diarization.
+
+    Attributes:
+        turns: Turns in time order (they may overlap only for per-channel recordings).
+        voiceprints: Speaker label -> L2-normalised mean embedding.
+        method: How the turns were found (``ge2e-spectral``, ``ge2e-ahc``, ``channels``...).
+    """
+
+    turns: tuple[Turn, ...]
+    voiceprints: Mapping[str, tuple[float, ...]]
+    method: str
+
+    @property
+    def speakers(self) -> tuple[str, ...]:
+        """Speaker labels in order of first appearance."""
+        return tuple(dict.fromkeys(t.speaker for t in self.turns))
+
+
+@dataclass(frozen=True)
+class Options:
+    """Tunable settings of :func:`diarize` (defaults tuned on dev data; see module docstring)."""
+
+    window: float = 1.5          # embedding window, s
+    step: float = 0.25           # hop between windows, s
+    min_window: float = 0.9      # shorter windows are not clustered, only scored
+    method: str = "spectral"     # or "ahc"
+    ahc_threshold: float = 0.3   # cosine distance at which average linkage stops
+    merge_threshold: float = 0.85  # centroids more similar than this are one speaker
+    min_cluster: float = 3.0     # seconds of speech a speaker must have
+    frame: float = 0.05          # resegmentation frame, s
+    switch_penalty: float = 0.5  # Viterbi cost of a speaker change (score units)
+    temperature: float = 0.05    # similarity -> log-likelihood scale
+    iterations: int = 1          # centroid re-estimations after resegmentation
+    core: float = 1.0            # fraction of most typical windows that make a centroid
+    max_gap: float = 0.6         # same-speaker pauses bridged, s
+    max_units: int = 1500        # cap on clustered windows (long recordings are subsampled)
+
+
+DEFAULT = Options()
+import os; _DEBUG = os.environ.get("DIAR_DEBUG")
+
+
+# --- clustering ---------------------------------------------------------------------------
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-8)
+
+
+def _spectral(emb: np.ndarray, k_min: int, k_max: int, k_fixed: int | None,
+              seed: int = 0) -> np.ndarray:
+    """Spectral clustering with automatic count by normalised maximum eigengap (NME-SC)."""
+    from scipy.linalg import eigh
+    from sklearn.cluster import KMeans
+
+    n = len(emb)
+    sim = emb @ emb.T
+    np.fill_diagonal(sim, 1.0)
+    k_max = min(k_max, n - 1)
+    best: tuple[float, int, np.ndarray] | None = None
+    p_values = sorted({max(2, int(round(n * f))) for f in np.arange(0.02, 0.41, 0.02)})
+    for p in p_values:
+        if p >= n:
+            continue
+        # Keep each row's p strongest links, binarised, then symmetrise.
+        idx = np.argpartition(-sim, p, axis=1)[:, :p]
+        aff = np.zeros_like(sim)
+        np.put_along_axis(aff, idx, 1.0, axis=1)
+        aff = (aff + aff.T) / 2
+        lap = np.diag(aff.sum(axis=1)) - aff
+        vals, vecs = eigh(lap)
+        gaps = np.diff(vals[:k_max + 1])
+        if k_fixed:
+            k = k_fixed
+        else:
+            k = int(np.clip(np.argmax(gaps) + 1, k_min, k_max))
+        ratio = (p / n) / (gaps.max() / max(vals[-1], 1e-9) + 1e-10)
+        if best is None or ratio < best[0]:
+            best = (ratio, k, vecs[:, :k])
+    if best is None or best[1] <= 1:
+        return np.zeros(n, dtype=int)
+    _, k, spec = best
+    return KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(_normalise(spec))
+
+
+def _ahc(emb: np.ndarray, threshold: float, k_min: int, k_max: int,
+         k_fixed: int | None) -> np.ndarray:
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    z = linkage(emb, method="average", metric="cosine")
+    if k_fixed:
+        return fcluster(z, k_fixed, criterion="maxclust") - 1
+    labels = fcluster(z, threshold, criterion="distance") - 1
+    k = len(set(labels))
+    if k > k_max or k < k_min:
+        labels = fcluster(z, int(np.clip(k, k_min, k_max)), criterion="maxclust") - 1
+    return labels
+
+
+def _centroids(emb: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    return _normalise(np.stack([emb[labels == k].mean(axis=0) for k in np.unique(labels)]))
+
+
+def _relabel(labels: np.ndarray) -> np.ndarray:
+    return np.unique(labels, return_inverse=True)[1]
+
+
+def _tidy(emb: np.ndarray, labels: np.ndarray, seconds_per_unit: float, opt: Options,
+          k_min: int, k_fixed: int | None) -> np.ndarray:
+    """Dissolve clusters with too little speech into their nearest neighbours."""
+    labels = _relabel(labels)
+    while True:
+        counts = np.bincount(labels)
+        k = len(counts)
+        floor = k_fixed or k_min
+        small = np.nonzero(counts * seconds_per_unit < opt.min_cluster)[0]
+        if k > floor and len(small):
+            drop = small[np.argmin(counts[small])]
+            cent = _centroids(emb, labels)
+            keep = [j for j in range(k) if j != drop]
+            members = labels == drop
+            labels[members] = np.array(keep)[np.argmax(emb[members] @ cent[keep].T, axis=1)]
+            labels = _relabel(labels)
+            continue
+        return labels
+
+
+# --- resegmentation -----------------------------------------------------------------------
+
+def _viterbi(scores: np.ndarray, penalty: float) -> np.ndarray:
+    n, k = scores.shape
+    back = np.zeros((n, k), dtype=np.int32)
+    acc = scores[0].copy()
+    for t in range(1, n):
+        stay = acc
+        best_prev = int(np.argmax(acc))
+        switch = acc[best_prev] - penalty
+        back[t] = np.where(stay >= switch, np.arange(k), best_prev)
+        acc = np.maximum(stay, switch) + scores[t]
+    path = np.empty(n, dtype=np.int32)
+    path[-1] = int(np.argmax(acc))
+    for t in range(n - 1, 0, -1):
+        path[t - 1] = back[t, path[t]]
+    return path
+
+
+def _frame_scores(windows: Sequence[tuple[float, float]], sims: np.ndarray,
+                  grid: np.ndarray, frame: float) -> np.ndarray:
+    """Mean window-centroid similarity of the windows covering each frame."""
+    n = len(grid)
+    total = np.zeros((n + 1, sims.shape[1]))
+    count = np.zeros(n + 1)
+    a = np.searchsorted(grid, [w[0] for w in windows], side="left")
+    b = np.searchsorted(grid, [w[1] for w in windows], side="left")
+    b = np.maximum(b, a + 1)
+    np.add.at(total, a, sims)
+    np.add.at(total, np.minimum(b, n), -sims)
+    np.add.at(count, a, 1)
+    np.add.at(count, np.minimum(b, n), -1)
+    total, count = np.cumsum(total, axis=0)[:n], np.cumsum(count)[:n]
+    return total / np.maximum(count, 1)[:, None]
+
+
+def _resegment(regions: Sequence[tuple[float, float]], windows, emb, cent,
+               opt: Options) -> list[tuple[float, float, int]]:
+    sims = emb @ cent.T
+    turns: list[tuple[float, float, int]] = []
+    for start, end in regions:
+        n = max(1, int(round((end - start) / opt.frame)))
+        edges = np.linspace(start, end, n + 1)
+        mids = (edges[:-1] + edges[1:]) / 2
+        inside = [i for i, w in enumerate(windows) if w[0] < end and w[1] > start]
+        if not inside:
+            continue
+        sc = _frame_scores([windows[i] for i in inside], sims[inside], mids, opt.frame)
+        path = _viterbi(sc / opt.temperature, opt.switch_penalty / opt.temperature)
+        cut = np.nonzero(np.diff(path))[0] + 1
+        for a, b in zip(np.r_[0, cut], np.r_[cut, n]):
+            turns.append((float(edges[a]), float(edges[b]), int(path[a])))
+    return turns
+
+
+def _core_centroids(emb: np.ndarray, owner: np.ndarray, cent: np.ndarray,
+                    core: float) -> np.ndarray:
+    """Centroids from each speaker's most typical windows: those whose margin (similarity to
+    their own centroid minus the best other) is in the top ``core`` fraction."""
+    sims = emb @ cent.T
+    out = cent.copy()
+    for k in range(len(cent)):
+        idx = np.nonzero(owner == k)[0]
+        if not len(idx):
+            continue
+        if len(cent) > 1 and core < 1:
+            own = sims[idx, k]
+            other = np.max(np.delete(sims[idx], k, axis=1), axis=1)
+            margin = own - other
+            n = max(1, int(np.ceil(core * len(idx))))
+            idx = idx[np.argsort(-margin)[:n]]
+        out[k] = emb[idx].mean(axis=0)
+    return _normalise(out)
+
+
+def _bridge(turns: list[tuple[float, float, int]], max_gap: float):
+    out: list[tuple[float, float, int]] = []
+    for t in turns:
+        if out and out[-1][2] == t[2] and t[0] - out[-1][1] <= max_gap:
+            out[-1] = (out[-1][0], t[1], t[2])
+        else:
+            out.append(t)
+    return out
+
+
+# --- public API -----------------------------------------------------------------------------
+
+def _clean_regions(speech: Sequence[tuple[float, float]], duration: float):
+    regions = sorted((max(0.0, float(a)), min(duration, float(b))) for a, b in speech)
+    out: list[tuple[float, float]] = []
+    for a, b in regions:
+        if b - a <= 0.02:
+            continue
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def diarize(audio: np.ndarray, speech: Sequence[tuple[float, float]], *,
+            num_speakers: int | None = None, min_speakers: int = 1, max_speakers: int = 6,
+            progress: Progress | None = None, options: Options = DEFAULT) -> Diarization:
+    """Find who spoke when in a mono recording.
+
+    Args:
+        audio: 16 kHz mono float32 samples.
+        speech: Speech regions (start, end) in seconds, e.g. from
+            :func:`archive.transcribe.speech_regions`.
+        num_speakers: The number of speakers when known.
+        min_speakers: Fewest speakers to find.
+        max_speakers: Most speakers to find.
+        progress: Called with (done, total) while windows are embedded.
+        options: Tunable settings.
+
+    Returns:
+        Turns labelled ``S1``, ``S2``... in order of first appearance, with voiceprints.
+
+    Raises:
+        DiarizationError: If the speaker encoder cannot be loaded or the bounds are invalid.
+    """
+    if num_speakers is not None and num_speakers < 1 or min_speakers < 1 \
+            or max_speakers < min_speakers:
+        raise DiarizationError("invalid speaker-count bounds")
+    audio = np.asarray(audio, dtype=np.float32)
+    regions = _clean_regions(speech, len(audio) / voice.SAMPLE_RATE)
+    if not regions:
+        return Diarization((), {}, f"ge2e-{options.method}")
+    windows = voice.sliding_windows(regions, window=options.window, step=options.step)
+    emb = voice.embed_windows(audio, windows, progress=progress)
+    lengths = np.array([b - a for a, b in windows])
+    units = np.nonzero(lengths >= options.min_window)[0]
+    if len(units) < 2:
+        units = np.arange(len(windows))
+    if len(units) > options.max_units:
+        units = units[np.linspace(0, len(units) - 1, options.max_units).astype(int)]
+    speech_time = sum(b - a for a, b in regions)
+    per_unit = speech_time / len(units)
+    k_fixed = num_speakers
+    if len(units) < 4 or max_speakers == 1 or k_fixed == 1:
+        labels = np.zeros(len(units), dtype=int)
+    elif options.method == "ahc":
+        labels = _ahc(emb[units], options.ahc_threshold, min_speakers, max_speakers, k_fixed)
+    else:
+        labels = _spectral(emb[units], min_speakers, max_speakers, k_fixed)
+    labels = _tidy(emb[units], labels, per_unit, options, min_speakers, k_fixed)
+    cent = _centroids(emb[units], labels)
+    floor = k_fixed or min_speakers
+    for _ in range(2 * len(cent) + options.iterations + 1):
+        turns = _resegment(regions, windows, emb, cent, options)
+        # Centroids from windows lying wholly inside one speaker's turn: windows across a
+        # change of speaker blur them and make two voices look alike.
+        owner = _window_owner(windows, turns, whole=True)
+        cent = _core_centroids(emb, owner, cent, options.core)
+        talk = np.array([sum(b - a for a, b, j in turns if j == k) for k in range(len(cent))])
+        if len(cent) > floor and talk.min() < options.min_cluster:
+            cent = np.delete(cent, int(np.argmin(talk)), axis=0)
+            continue
+        if len(cent) > floor and not k_fixed:
+            sim = cent @ cent.T
+            np.fill_diagonal(sim, -1)
+            i, j = np.unravel_index(np.argmax(sim), sim.shape)
+            if _DEBUG: print("merge?", len(cent), round(float(sim[i, j]), 3), talk.round(1))
+            if sim[i, j] > options.merge_threshold:
+                w = np.array([talk[i], talk[j]])[:, None]
+                cent[i] = _normalise((cent[i] * w[0] + cent[j] * w[1]) / w.sum())
+                cent = np.delete(cent, j, axis=0)
+                continue
+        break
+    turns = _resegment(regions, windows, emb, cent, options)
+    turns = _bridge(turns, options.max_gap)
+    owner = _window_owner(windows, turns)
+    order = list(dict.fromkeys(t[2] for t in turns))
+    names = {k: f"S{i + 1}" for i, k in enumerate(order)}
+    prints: dict[str, tuple[float, ...]] = {}
+    for k in order:
+        vec = emb[owner == k].mean(axis=0) if np.any(owner == k) else cent[k]
+        prints[names[k]] = tuple(float(v) for v in _normalise(vec))
+    out = tuple(Turn(round(a, 3), round(b, 3), names[k]) for a, b, k in turns)
+    return Diarization(out, prints, f"ge2e-{options.method}")
+
+
+def _window_owner(windows, turns, whole: bool = False) -> np.ndarray:
+    """Speaker of the turn holding each window's centre, or (``whole``) all of the window;
+    -1 when there is none."""
+    owner = np.full(len(windows), -1)
+    if not turns:
+        return owner
+    starts = np.array([t[0] for t in turns])
+    ends = np.array([t[1] for t in turns])
+    spk = np.array([t[2] for t in turns])
+    w = np.asarray(windows, dtype=float)
+    mids = w.mean(axis=1)
+    i = np.clip(np.searchsorted(starts, mids, side="right") - 1, 0, len(turns) - 1)
+    ok = mids <= ends[i]
+    if whole:
+        ok &= (w[:, 0] >= starts[i] - 1e-6) & (w[:, 1] <= ends[i] + 1e-6)
+    owner[ok] = spk[i][ok]
+    return owner

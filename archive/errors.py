@@ -1,0 +1,110 @@
+"""Named errors. The library raises these and never prints or exits; the CLI turns them
+into one-line messages and exit codes in one place."""
+
+from __future__ import annotations
+
+
+class ArchiveError(Exception):
+    """Base class of every error the archive library raises on purpose."""
+
+    exit_code = 1
+
+
+class UsageError(ArchiveError):
+    """The request itself is malformed (bad option value, bad reference)."""
+
+    exit_code = 2
+
+
+class ArchiveNotFound(ArchiveError):
+    """The archive folder does not exist or was never initialised."""
+
+
+class ArchiveReadOnly(ArchiveError):
+    """The archive folder cannot be written to."""
+
+
+class ArchiveCorrupt(ArchiveError):
+    """A file inside the archive is damaged or inconsistent."""
+
+
+class IndexCorrupt(ArchiveCorrupt):
+    """The search index cannot be read; `archive reindex` rebuilds it."""
+
+
+class TranscriptCorrupt(ArchiveCorrupt):
+    """A transcript file cannot be parsed."""
+
+
+class LockTimeout(ArchiveError):
+    """Another archive process held the write lock for too long."""
+
+
+class RecordingNotFound(ArchiveError):
+    """No recording matches the given id or prefix."""
+
+
+class AmbiguousId(ArchiveError):
+    """An id prefix matches more than one recording."""
+
+
+class AlreadyArchived(ArchiveError):
+    """The same bytes are already in the archive."""
+
+    def __init__(self, message: str, recording_id: str) -> None:
+        super().__init__(message)
+        self.recording_id = recording_id
+
+
+class InputError(ArchiveError):
+    """An input file cannot be read, is empty, or holds no usable audio."""
+
+
+class UnsupportedFormat(InputError):
+    """The file's type is not one the archive accepts."""
+
+
+class AudioDecodeError(InputError):
+    """The audio stream cannot be decoded (truncated, corrupt or not audio)."""
+
+
+class AudioTooShort(InputError):
+    """The recording is too short to transcribe."""
+
+
+class ModelError(ArchiveError):
+    """The speech model cannot be found, verified or loaded."""
+
+
+class ModelHashMismatch(ModelError):
+    """The embedded model's bytes do not match the published SHA-256."""
+
+
+class QueryError(ArchiveError):
+    """A search query is malformed."""
+
+    exit_code = 2
+
+
+class BadReference(UsageError):
+    """A citation reference (hit number or ID@START-END) is invalid."""
+
+
+class ClipError(ArchiveError):
+    """An audio clip cannot be exported."""
+
+
+class DiarizationError(ArchiveError):
+    """Speaker diarization failed."""
+
+
+class SpeakerNotFound(ArchiveError):
+    """No speaker with that label or name exists in the recording."""
+
+
+class EditError(ArchiveError):
+    """An edited transcript cannot be applied."""
+
+
+class DiskFull(ArchiveError):
+    """The disk filled up during a write; nothing was changed."""

@@ -1,0 +1,242 @@
+"""Crash-safe file primitives: atomic writes, directory fsync, and the archive write lock."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO, Callable, Iterator
+
+from .errors import ArchiveReadOnly, DiskFull, LockTimeout
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush a directory entry so a rename inside it survives a power cut."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _translate(e: OSError, path: Path) -> Exception:
+    if e.errno == errno.ENOSPC:
+        return DiskFull(f"disk full while writing {path.name}; nothing was changed")
+    if e.errno in (errno.EACCES, errno.EROFS, errno.EPERM):
+        return ArchiveReadOnly(f"cannot write {path.parent}: {e.strerror}")
+    return e
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half.
+
+    Raises:
+        DiskFull: When the disk fills up (the old file is left untouched).
+        ArchiveReadOnly: When the folder cannot be written.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            view = memoryview(data)
+            while view:
+                n = os.write(fd, view)
+                view = view[n:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except OSError as e:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise _translate(e, path) from None
+
+
+def atomic_write_text(path: Path, text: str, *, mode: int = 0o644) -> None:
+    """Atomically write UTF-8 text. See :func:`atomic_write_bytes`."""
+    atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
+
+
+def copy_hashing(src: BinaryIO, dest: Path, *, chunk: int = 1 << 20,
+                 progress: Callable[[int], None] | None = None) -> tuple[str, int]:
+    """Copy a stream into ``dest`` (fsynced) while hashing it.
+
+    Returns:
+        (sha256 hex, size in bytes) of exactly the bytes written.
+    """
+    h = hashlib.sha256()
+    size = 0
+    try:
+        with open(dest, "xb") as out:
+            while block := src.read(chunk):
+                h.update(block)
+                out.write(block)
+                size += len(block)
+                if progress:
+                    progress(size)
+            out.flush()
+            os.fsync(out.fileno())
+    except OSError as e:
+        try:
+            dest.unlink()
+        except OSError:
+            pass
+        raise _translate(e, dest) from None
+    return h.hexdigest(), size
+
+
+def sha256_path(path: Path, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a file, hex."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a folder, making read-only files writable first."""
+    def onerror(func, p, _exc):  # read-only originals in quarantine or staging
+        try:
+            os.chmod(p, 0o644)
+            func(p)
+        except OSError:
+            pass
+    if path.exists():
+        shutil.rmtree(path, onerror=onerror)
+
+
+class FileLock:
+    """An exclusive advisory lock on a file (flock), released when the process dies.
+
+    Args:
+        path: The lock file.
+        timeout: Seconds to wait before raising LockTimeout; None waits forever.
+        on_wait: Called once, with the holder's description, if the lock is busy.
+    """
+
+    def __init__(self, path: Path, *, timeout: float | None = 600.0,
+                 on_wait: Callable[[str], None] | None = None) -> None:
+        self.path = Path(path)
+        self.timeout = timeout
+        self.on_wait = on_wait
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise _translate(e, self.path) from None
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        waited = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not waited and self.on_wait:
+                    try:
+                        holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+                    except OSError:
+                        holder = ""
+                    self.on_wait(holder or "another archive process")
+                waited = True
+                if deadline is not None and time.monotonic() > deadline:
+                    os.close(fd)
+                    raise LockTimeout(
+                        f"the archive is busy (locked by {self.path.name}) and stayed busy for "
+                        f"{self.timeout:.0f} s; try again later") from None
+                time.sleep(0.1)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()}\n".encode(), 0)
+        except OSError:
+            pass
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            try:
+                os.ftruncate(self._fd, 0)
+            except OSError:
+                pass
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def try_acquire(self) -> bool:
+        """Take the lock without waiting; True on success."""
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def __enter__(self) -> "FileLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+@contextmanager
+def staging_dir(root: Path) -> Iterator[Path]:
+    """A private staging folder under ``root``, locked while in use and removed after.
+
+    A folder whose lock is free belongs to a dead process and may be swept by
+    :func:`sweep_staging`.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    name = f"{os.getpid()}-{time.monotonic_ns()}"
+    # Lock before the folder gets its sweepable name, so a sweeper never sees it unlocked.
+    new = root / f".new-{name}"
+    new.mkdir()
+    lock = FileLock(new / ".lock")
+    if not lock.try_acquire():  # pragma: no cover - a fresh folder is never locked
+        raise LockTimeout("cannot lock a fresh staging folder")
+    d = root / name
+    os.rename(new, d)
+    try:
+        yield d
+    finally:
+        lock.release()
+        remove_tree(d)
+
+
+def sweep_staging(root: Path) -> list[Path]:
+    """Remove staging folders left by processes that died. Returns what was removed."""
+    removed: list[Path] = []
+    if not root.exists():
+        return removed
+    for d in root.iterdir():
+        if not d.is_dir():
+            continue
+        if d.name.startswith(".new-") and time.time() - d.stat().st_mtime < 3600:
+            continue
+        lock = FileLock(d / ".lock")
+        if lock.try_acquire():
+            lock.release()
+            remove_tree(d)
+            removed.append(d)
+    return removed

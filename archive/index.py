@@ -1,0 +1,726 @@
+"""Full-text index of transcripts (whoosh), and search that returns exact word spans.
+
+Public API: :class:`Index` (open or create, :meth:`~Index.writer` batches, :meth:`~Index.add`,
+:meth:`~Index.remove`, :meth:`~Index.search`, :meth:`~Index.candidates`,
+:meth:`~Index.recording_ids`, :meth:`~Index.doc_count`, :meth:`~Index.rebuild` and
+:meth:`~Index.rebuild_at`), :class:`IndexWriter` and :class:`Candidate`.
+
+The index is derived data: one whoosh document per segment, plus one per recording holding
+its metadata. It can always be rebuilt from the transcripts. Design, and why:
+
+* Searched fields are few and hold pre-normalised tokens (:func:`archive.query.normalize`):
+  ``text`` (the segment's own words, scored), ``bi`` (word bigrams) and filter fields.
+  No positions are indexed: each segment stores one compact tuple (words, millisecond
+  offsets as a uint16 array, speaker, title), so a hit costs one stored-field read.
+* Phrases use bigram shingles, so that a phrase of common words becomes an AND of a few
+  much rarer terms. A bigram starting in the segment's own words and one lying wholly in
+  the *tail* (the next :data:`TAIL` words after the segment) are distinct terms, so a
+  phrase that runs into the next segment is found, once, in the segment where it starts.
+  Bigram terms are CRC32 hash buckets (:data:`_BUCKETS`) to keep whoosh's term dictionary
+  small; a collision only adds a candidate, which the stored words reject.
+* The query tree (:mod:`archive.query`) compiles to a whoosh query matching a superset of
+  the true matches; :func:`archive.query.locate` on the stored words is the judge and
+  gives the exact span. NOT is applied there too (whoosh's AndNot skips documents).
+* Ranking: BM25 top-k. For queries matching more than :data:`EXACT_RANK` segments, whoosh
+  would score every posting in Python (seconds at 1M segments), so only the first matches
+  in index order are ranked. Such queries (very common words) have no meaningful best
+  hits anyway; filters or a phrase narrow them.
+* Segments are written as separate files (not whoosh's compound file, which copies a
+  whole sub-file into memory when first read: seconds for the stored fields of 1M).
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import re
+import shutil
+import zlib
+from array import array
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence
+
+from . import query as Q
+from .errors import ArchiveError, DiskFull, IndexCorrupt, LockTimeout, QueryError
+from .models import Hit, Transcript, Word
+
+#: Words of the following segments indexed with each segment, so phrases cross boundaries.
+TAIL = 10
+#: Queries matching more documents than this are ranked among their first matches only
+#: (scoring every posting of a very frequent word costs seconds in pure Python).
+EXACT_RANK = 3000
+#: Words of context on each side of a hit.
+CONTEXT = 6
+#: Version of the index layout; an index of another version must be rebuilt.
+FORMAT = "archive-index 1"
+_VERSION_FILE = "ARCHIVE_INDEX"
+_SEP = "\x1f"
+#: Hash buckets for word bigrams.
+_BUCKETS = 1 << 18
+_EXTRA_KEYS = {"title", "source", "recorded", "tags", "language", "speakers"}
+_CORRUPT_HINT = "search index is damaged or outdated ({}); run `archive reindex`"
+
+
+class Candidate(NamedTuple):
+    """A segment that may hold a published quote, for word-by-word alignment.
+
+    Attributes:
+        recording_id: Full id of the recording.
+        segment_id: Segment the window starts with.
+        revision: Transcript revision indexed.
+        language: Language of the text.
+        translation: True for an English translation.
+        score: Relevance of the segment to the quote's rarer words.
+        words: The segment's words, then up to :data:`TAIL` following words.
+        own: How many of ``words`` belong to the segment itself.
+    """
+
+    recording_id: str
+    segment_id: int
+    revision: int
+    language: str | None
+    translation: bool
+    score: float
+    words: tuple[Word, ...]
+    own: int
+
+
+def _schema() -> Any:
+    from whoosh import analysis, columns, fields
+    ws = analysis.SpaceSeparatedTokenizer()
+    return fields.Schema(
+        text=fields.TEXT(analyzer=ws, phrase=False), bi=fields.TEXT(analyzer=ws, phrase=False),
+        spk=fields.KEYWORD(commas=True, scorable=False), rid=fields.ID(),
+        title=fields.KEYWORD(scorable=False), src=fields.KEYWORD(scorable=False),
+        tag=fields.KEYWORD(commas=True, scorable=False), lang=fields.ID(), kind=fields.ID(),
+        rec=fields.KEYWORD(scorable=False),
+        tk=fields.COLUMN(columns.NumericColumn("Q")), d=fields.STORED())
+
+
+def _bigram(x: str, y: str, tail: bool = False) -> str:
+    """The term for a word pair: a hash bucket, so the dictionary stays small.
+
+    Collisions only add candidates, which the stored words then reject.
+    """
+    return f"{zlib.crc32(('~' if tail else '') .encode() + x.encode() + b'|' + y.encode()) & (_BUCKETS - 1):05x}"
+
+
+def _words_of(words: str) -> list[str]:
+    return [w for w in (Q.normalize(x) for x in words.split()) if w]
+
+
+def _pack_times(ws: Sequence[Word]) -> tuple[int, bytes]:
+    ms = [int(round(t * 1000)) for w in ws for t in (w.start, w.end)]
+    base = min(ms) if ms else 0
+    off = [m - base for m in ms]
+    return base, array("H" if max(off, default=0) < 65536 else "I", off).tobytes()
+
+
+def _unpack_times(base: int, raw: bytes, n: int) -> list[float]:
+    a = array("H" if len(raw) == 4 * n else "I")
+    a.frombytes(raw)
+    return [(base + x) / 1000 for x in a]
+
+
+def _time_key(recorded: int | None, rid: str, seg: int) -> int:
+    days = 0xFFFF
+    if recorded:
+        y, m, d = recorded // 10000, max(recorded // 100 % 100, 1), max(recorded % 100, 1)
+        try:
+            days = min(max(date(y, m, d).toordinal() - 693596, 0), 0xFFFE)
+        except ValueError:
+            pass
+    head = int(rid[:8], 16) if re.fullmatch(r"[0-9a-fA-F]{8}", rid[:8]) else 0
+    return (days << 48) | (head << 16) | min(seg, 0xFFFF)
+
+
+class IndexWriter:
+    """Batched changes to the index, committed together by :meth:`Index.writer`."""
+
+    def __init__(self, w: Any, *, fresh: bool = False) -> None:
+        self._w = w
+        self._fresh = fresh
+        self._seen: set[tuple[str, str]] = set()
+        self._recs: set[str] = set()
+        #: Segments added so far.
+        self.segments = 0
+
+    def remove(self, recording_id: str) -> None:
+        """Remove a recording: its transcript, its translation and its metadata."""
+        from whoosh.query import Or, Term
+        self._w.delete_by_query(Or([Term("rid", recording_id), Term("rid", "r:" + recording_id)]))
+
+    def add(self, transcript: Transcript, *, extra: Mapping[str, Any] | None = None) -> None:
+        """Index a transcript (or translation), replacing the one of the same kind.
+
+        Args:
+            transcript: The revision to index. ``task == "translate"`` marks an English
+                translation, indexed with language ``en`` and found with ``--translation``.
+            extra: Catalog values that override the transcript's copy of the recording:
+                ``title``, ``source``, ``recorded``, ``tags``, ``language``, and ``speakers``
+                (label -> display name).
+        """
+        from whoosh.query import And, Term
+        extra = dict(extra or {})
+        if set(extra) - _EXTRA_KEYS:
+            raise TypeError(f"unknown extra keys: {sorted(set(extra) - _EXTRA_KEYS)}")
+        rec = transcript.recording
+        rid = rec.id
+        kind = "t" if transcript.task == "translate" else "o"
+        if (rid, kind) in self._seen:
+            raise ValueError(f"recording {rid[:10]} added twice in one writer")
+        self._seen.add((rid, kind))
+        if not self._fresh:
+            self._w.delete_by_query(And([Term("rid", rid), Term("kind", kind)]))
+        title = str(extra.get("title", rec.title or rec.filename) or "")
+        source = extra.get("source", rec.source) or ""
+        recorded = extra.get("recorded", rec.recorded)
+        tags = tuple(extra.get("tags", rec.tags))
+        lang = "en" if kind == "t" else (extra.get("language") or transcript.language
+                                         or rec.language or "")
+        names = {sp.label: sp.display for sp in transcript.speakers}
+        names.update(extra.get("speakers", {}))
+        rkey = Q.date_key(recorded)
+        if rid not in self._recs:  # one metadata document per recording
+            if not self._fresh:
+                self._w.delete_by_query(Term("rid", "r:" + rid))
+            self._recs.add(rid)
+            self._w.add_document(rid="r:" + rid, kind="r",
+                                 d=("r", rid, title, source, tags, recorded, rec.language))
+        # Token lists go to whoosh as they are (no analyzer pass).
+        common = dict(rid=[rid], kind=[kind], lang=[lang.lower()], title=_words_of(title),
+                      src=_words_of(source),
+                      tag=[t for t in (Q.normalize_tag(t) for t in tags) if t])
+        stored_rid = bytes.fromhex(rid) if re.fullmatch(r"([0-9a-f]{2})+", rid) else rid
+        if rkey is not None:
+            y, m, d = rkey // 10000, rkey // 100 % 100, rkey % 100
+            common["rec"] = ([f"y{y}"] + [f"m{y}{m:02d}"] * bool(m)
+                             + [f"d{y}{m:02d}{d:02d}"] * bool(m and d))
+        flat: list[Word] = []
+        bounds: list[tuple[int, int]] = []
+        for seg in transcript.segments:
+            ws = seg.words or _synth_words(seg.text, seg.start, seg.end)
+            bounds.append((len(flat), len(flat) + len(ws)))
+            flat.extend(ws)
+        norms = [Q.normalize(w.text) for w in flat]
+        for seg, (a, b) in zip(transcript.segments, bounds):
+            if a == b:
+                continue
+            label = seg.speaker or flat[a].speaker
+            win = flat[a:b + TAIL]
+            own_t = [t for t in norms[a:b] if t]
+            toks = [(t, i < b) for i, t in enumerate(norms[a:b + TAIL], a) if t]
+            bi = [_bigram(x, y, not own) for (x, own), (y, _) in zip(toks, toks[1:])]
+            spk = {label or "", names.get(label or "", label or "")} if label else set()
+            spk_tokens = [Q.normalize_tag(s) for s in spk] + _words_of(" ".join(spk))
+            per_word = None
+            if any(w.speaker and w.speaker != label for w in flat[a:b]):
+                per_word = tuple(names.get(w.speaker, w.speaker) if w.speaker else None
+                                 for w in flat[a:b])
+            base, raw = _pack_times(win)
+            before = " ".join(w.text for w in flat[max(0, a - CONTEXT):a])
+            stored = (kind, stored_rid, seg.id, transcript.revision, lang or None, b - a,
+                      _SEP.join(w.text for w in win), base, raw,
+                      names.get(label, label) if label else None, per_word, before, title)
+            self.segments += 1
+            self._w.add_document(text=own_t, bi=bi, spk=[t for t in set(spk_tokens) if t],
+                                 tk=_time_key(rkey, rid, seg.id), d=stored, **common)
+
+
+def _synth_words(text: str, start: float, end: float) -> tuple[Word, ...]:
+    """Words for a segment that has none (timing spread evenly; approximate)."""
+    parts = text.split()
+    step = (end - start) / max(len(parts), 1)
+    return tuple(Word(start + i * step, start + (i + 1) * step, p) for i, p in enumerate(parts))
+
+
+def _guarded(fn: Callable) -> Callable:
+    """Report whoosh's failures on damaged files as IndexCorrupt."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ArchiveError:
+            raise
+        except Exception as e:  # whoosh raises bare Exception, struct.error... on damage
+            raise IndexCorrupt(_CORRUPT_HINT.format(type(e).__name__)) from e
+    return wrapper
+
+
+class Index:
+    """The search index of an archive, in its own folder (``<archive>/index``).
+
+    Args:
+        path: The index folder. It is created (empty) when missing, unless ``create`` is
+            False.
+
+    Raises:
+        IndexCorrupt: If the folder holds a damaged or outdated index.
+    """
+
+    def __init__(self, path: Path | str, *, create: bool = True) -> None:
+        self.path = Path(path)
+        self._searcher: Any = None
+        self._meta_cache: dict[str, tuple] = {}
+        from whoosh import index as wi
+        where = self.path
+        old = self.path.with_name(self.path.name + ".old")
+        if not where.exists() and old.is_dir():
+            where = old  # a rebuild is between its two renames (or stopped there)
+        elif not where.is_dir() or not any(where.iterdir()):
+            if not create:
+                raise IndexCorrupt(_CORRUPT_HINT.format("missing"))
+            self._ix = self._create(where)
+            return
+        try:
+            if (where / _VERSION_FILE).read_text().strip() != FORMAT:
+                raise IndexCorrupt(_CORRUPT_HINT.format("unknown format"))
+            self._ix = wi.open_dir(str(where))
+            if set(self._ix.schema.names()) != set(_schema().names()):
+                raise IndexCorrupt(_CORRUPT_HINT.format("unexpected fields"))
+            self._open()
+        except IndexCorrupt:
+            raise
+        except Exception as e:  # whoosh raises many types on damaged files
+            raise IndexCorrupt(_CORRUPT_HINT.format(type(e).__name__)) from e
+
+    @staticmethod
+    def _create(path: Path) -> Any:
+        from whoosh import index as wi
+        path.mkdir(parents=True, exist_ok=True)
+        ix = wi.create_in(str(path), _schema())
+        (path / _VERSION_FILE).write_text(FORMAT + "\n")
+        return ix
+
+    @staticmethod
+    def _recover(path: Path) -> None:
+        """Finish or undo a rebuild that stopped half-way (call with the write lock)."""
+        old, new = path.with_name(path.name + ".old"), path.with_name(path.name + ".new")
+        if not path.exists() and old.is_dir():
+            os.rename(old, path)
+        shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(new, ignore_errors=True)
+
+    def _open(self) -> Any:
+        if self._searcher is None:
+            self._searcher = self._ix.searcher()
+            self._meta_cache.clear()
+        return self._searcher
+
+    def close(self) -> None:
+        """Release open files."""
+        if self._searcher is not None:
+            self._searcher.close()
+            self._searcher = None
+
+    # --- writing ---
+
+    @contextmanager
+    def writer(self, *, limitmb: int = 128, procs: int = 1,
+               timeout: float = 10.0) -> Iterator[IndexWriter]:
+        """Batch changes; all are committed at the end of the block, or none on error.
+
+        Raises:
+            LockTimeout: If another process is writing the index.
+            DiskFull: If the disk fills up during the commit.
+        """
+        from whoosh.index import LockError
+        self._recover(self.path)
+        try:
+            w = self._ix.writer(limitmb=limitmb, procs=procs, timeout=timeout,
+                                compound=False)
+        except LockError as e:
+            raise LockTimeout("the search index is locked by another process") from e
+        try:
+            yield IndexWriter(w)
+        except BaseException:
+            w.cancel()
+            raise
+        try:
+            w.commit()
+        except OSError as e:
+            if e.errno == 28:
+                raise DiskFull("disk full while writing the search index") from e
+            raise
+        self.close()
+
+    def add(self, transcript: Transcript, *, extra: Mapping[str, Any] | None = None) -> None:
+        """Index one transcript now (see :meth:`IndexWriter.add`)."""
+        with self.writer() as w:
+            w.add(transcript, extra=extra)
+
+    def remove(self, recording_id: str) -> None:
+        """Remove one recording from the index now."""
+        with self.writer() as w:
+            w.remove(recording_id)
+
+    def rebuild(self, transcripts: Iterable[Transcript],
+                progress: Callable[[float, float], None] | None = None, **kw: Any) -> int:
+        """Rebuild this index from transcripts (see :meth:`rebuild_at`)."""
+        self.close()
+        n = Index.rebuild_at(self.path, transcripts, progress=progress, **kw)
+        from whoosh import index as wi
+        self._ix = wi.open_dir(str(self.path))
+        return n
+
+    @staticmethod
+    def rebuild_at(path: Path | str, transcripts: Iterable[Transcript], *,
+                   total: int | None = None,
+                   progress: Callable[[float, float], None] | None = None,
+                   extras: Mapping[str, Mapping[str, Any]] | None = None,
+                   limitmb: int = 256, procs: int = 1) -> int:
+        """Build a fresh index in a sibling folder, then swap it in (even over a damaged one).
+
+        Args:
+            path: The index folder.
+            transcripts: Every transcript to index (the latest revision of each, and
+                translations); each recording at most once per kind.
+            total: Number of transcripts, for progress (else ``len()`` when known, or 0).
+            progress: Called with (transcripts done, total).
+            extras: Per recording id, the ``extra`` values for :meth:`IndexWriter.add`.
+            limitmb: Memory for whoosh's writer, per process.
+            procs: Writer processes.
+
+        Returns:
+            The number of segments indexed.
+        """
+        path = Path(path)
+        if total is None:
+            total = len(transcripts) if hasattr(transcripts, "__len__") else 0
+        new, old = path.with_name(path.name + ".new"), path.with_name(path.name + ".old")
+        Index._recover(path)
+        ix = Index._create(new)
+        w = IndexWriter(ix.writer(limitmb=limitmb, procs=procs, compound=False), fresh=True)
+        try:
+            for i, t in enumerate(transcripts):
+                w.add(t, extra=(extras or {}).get(t.recording.id))
+                if progress:
+                    progress(float(i + 1), float(total))
+            w._w.commit()
+        except BaseException as e:
+            w._w.cancel()
+            shutil.rmtree(new, ignore_errors=True)
+            if isinstance(e, OSError) and e.errno == 28:
+                raise DiskFull("disk full while rebuilding the search index") from e
+            raise
+        if path.exists():
+            os.rename(path, old)
+        os.rename(new, path)
+        shutil.rmtree(old, ignore_errors=True)
+        return w.segments
+
+    # --- reading ---
+
+    @_guarded
+    def doc_count(self) -> int:
+        """Number of indexed segments (originals and translations)."""
+        r = self._open().reader()
+        return r.doc_count() - len(self._live(r, "kind", "r"))
+
+    @_guarded
+    def recording_ids(self) -> set[str]:
+        """Ids of the recordings in the index."""
+        r = self._open().reader()
+        return {t.decode()[2:] for t in r.expand_prefix("rid", "r:")
+                if self._live(r, "rid", t.decode())}
+
+    @staticmethod
+    def _live(reader: Any, field: str, text: str) -> list[int]:
+        """Documents holding a term, less deleted ones (the lexicon keeps them until merged)."""
+        if (field, text) not in reader:
+            return []
+        ids = reader.postings(field, text).all_ids()
+        return [d for d in ids if not reader.is_deleted(d)] if reader.has_deletions() \
+            else list(ids)
+
+    def _meta(self, rid: str) -> tuple:
+        if rid not in self._meta_cache:
+            s = self._open()
+            docs = self._live(s.reader(), "rid", "r:" + rid)
+            self._meta_cache[rid] = s.stored_fields(docs[0])["d"] if docs else (
+                "r", rid, "", "", (), None, None)
+        return self._meta_cache[rid]
+
+    def _bare(self, query: str) -> Any:
+        """The whoosh query a search compiles to (for the benchmark)."""
+        return _Plan(Q.parse(query), self._open().reader()).query
+
+    @_guarded
+    def search(self, query: str, *, limit: int = 20, sort: str = "score",
+               translation: bool | None = None) -> list[Hit]:
+        """Find exact word spans matching a query (syntax in :mod:`archive.query`).
+
+        Args:
+            query: The query string.
+            limit: Most hits returned (one per segment).
+            sort: ``score`` (best first) or ``time`` (recording date, recording, start).
+            translation: True for translations only, False for originals only, None both.
+
+        Raises:
+            QueryError: If the query is malformed.
+            IndexCorrupt: If the index cannot be read.
+        """
+        if sort not in ("score", "time"):
+            raise QueryError(f"sort must be 'score' or 'time', not {sort!r}")
+        node = Q.parse(query)
+        return self._search(node, limit, sort, translation)
+
+    def _search(self, node: Q.Node, limit: int, sort: str,
+                translation: bool | None) -> list[Hit]:
+        s = self._open()
+        p = _Plan(node, s.reader())
+        q = p.restrict(translation)
+        hits: list[Hit] = []
+        seen: set[int] = set()
+        n = limit if p.exact and translation is not False else limit * 3 + 10
+        while True:
+            if sort == "time":
+                col = s.reader().column_reader("tk")
+                docs = [(0.0, d) for d in heapq.nsmallest(n, s.docs_for_query(q),
+                                                          key=col.__getitem__)]
+            elif p.scored and q.estimate_size(s.reader()) <= EXACT_RANK:
+                docs = [(sc, d) for sc, d in s.search(q, limit=n).top_n]
+            else:  # very frequent, or unscored: rank the first matches in index order
+                docs = sorted(p.first_ids(s, q, max(n, 10 * limit, 300), p.scored),
+                              key=lambda x: -x[0])
+            for score, docnum in docs:
+                if docnum in seen:
+                    continue
+                seen.add(docnum)
+                hit = self._hit(node, p, s.stored_fields(docnum)["d"], score, translation)
+                if hit is not None:
+                    hits.append(hit)
+                    if len(hits) >= limit:
+                        return hits
+            if len(docs) < n:
+                return hits
+            n *= 4
+
+    def _hit(self, node: Q.Node, p: "_Plan", d: tuple, score: float,
+             translation: bool | None = None) -> Hit | None:
+        if d[0] == "r" or (d[0] == "t" and translation is False):
+            return None
+        kind, rid, seg, rev, lang, own, text, base, raw, spk, per_word, before, title = d
+        rid = rid.hex() if isinstance(rid, bytes) else rid
+        words = text.split(_SEP)
+        norms = [Q.normalize(w) for w in words]
+        idx = [i for i, t in enumerate(norms) if t]
+        toks = [norms[i] for i in idx]
+        n_own = sum(1 for i in idx if i < own)
+        span = Q.locate(node, toks, n_own, p.expand,
+                        lambda f: _meta_match(f, self._meta(rid), spk), p.known)
+        if span is None:
+            return None
+        a, b = (idx[span[0]], idx[span[1]]) if span else (0, own - 1)
+        times = _unpack_times(base, raw, len(words))
+        ctx = (before.split() + words[:a])[-CONTEXT:]
+        return Hit(recording_id=rid, title=title, speaker=(per_word[a] if per_word else None) or spk, start=times[2 * a], end=times[2 * b + 1],
+                   text=" ".join(words[a:b + 1]), before=" ".join(ctx),
+                   after=" ".join(words[b + 1:b + 1 + CONTEXT]), score=float(score),
+                   segment_id=seg, revision=rev, language=lang, translation=kind == "t")
+
+    @_guarded
+    def candidates(self, words: Sequence[str], *, limit: int = 50,
+                   translation: bool | None = None) -> list[Candidate]:
+        """Segments sharing the rarer words of a quote (fuzzily), best first.
+
+        For quote search: the caller aligns the quote word by word against each
+        candidate's words. Adjacent quote words also count as bigrams, which ranks the
+        segment holding the quote's wording first.
+        """
+        from whoosh.query import Or, Term
+        s = self._open()
+        r = s.reader()
+        norms = [t for t in (Q.normalize(w) for w in words) if t]
+        if not norms:
+            return []
+        rare = sorted(set(norms), key=lambda t: (r.doc_frequency("text", t), -len(t)))[:8]
+        parts = []
+        for t in rare:
+            dist = 0 if len(t) < 4 else 1 if len(t) < 8 else 2
+            terms = _fuzzy(r, t, dist) if dist else {t}
+            parts += [Term("text", x, boost=2.0 if x == t else 1.0) for x in terms]
+        for x, y in zip(norms, norms[1:]):
+            parts += [Term("bi", _bigram(x, y), boost=2.0), Term("bi", _bigram(x, y, True), boost=2.0)]
+        q = _restrict(Or(parts), translation)
+        out = []
+        for score, docnum in s.search(q, limit=limit * (2 if translation is False else 1)).top_n:
+            kind, rid, seg, rev, lang, own, text, base, raw, spk, per_word, _, _ = \
+                s.stored_fields(docnum)["d"]
+            if (kind == "t" and translation is False) or len(out) >= limit:
+                continue
+            rid = rid.hex() if isinstance(rid, bytes) else rid
+            ws = text.split(_SEP)
+            times = _unpack_times(base, raw, len(ws))
+            out.append(Candidate(rid, seg, rev, lang, kind == "t", float(score), tuple(
+                Word(times[2 * i], times[2 * i + 1], w) for i, w in enumerate(ws)), own))
+        return out
+
+
+def _meta_match(f: Q.Filter | Q.DateRange, meta: tuple, speaker: str | None) -> bool:
+    """Evaluate a filter in Python, for filters the index could not apply by itself."""
+    from fnmatch import fnmatchcase
+    _, rid, title, source, tags, recorded, _lang = meta
+    if isinstance(f, Q.DateRange):
+        k = Q.date_key(recorded)
+        return k is not None and f.lo <= k <= f.hi
+    if f.field == "recording":
+        return rid.startswith(f.values[0])
+    tokens = {"title": _words_of(title), "source": _words_of(source or ""),
+              "tag": [Q.normalize_tag(t) for t in tags], "lang": [],
+              "speaker": [Q.normalize_tag(speaker or "")] + _words_of(speaker or "")}[f.field]
+    return all(any(fnmatchcase(t, v) for t in tokens) for v in f.values)
+
+
+def _fuzzy(reader: Any, word: str, dist: int) -> set[str]:
+    out = set()
+    for leaf, _ in reader.leaf_readers():
+        out.update(leaf.terms_within("text", word, dist, prefix=1))
+    return out
+
+
+def _date_terms(reader: Any, lo: int, hi: int) -> list[str]:
+    """Year, month and day terms covering recording dates lo..hi (yyyymmdd, 00 = unknown)."""
+    out = []
+    for year in sorted(int(t[1:]) for t in (b.decode() for b in reader.expand_prefix("rec", "y"))):
+        y = year * 10000
+        if lo <= y and y + 9999 <= hi:
+            out.append(f"y{year}")
+            continue
+        for m in range(1, 13):
+            ym = y + m * 100
+            if lo <= ym and ym + 99 <= hi:
+                out.append(f"m{ym // 100}")
+            elif lo <= ym + 31 and ym + 1 <= hi:
+                out += [f"d{ym + d}" for d in range(1, 32) if lo <= ym + d <= hi]
+    return [t for t in out if reader.doc_frequency("rec", t)]
+
+
+def _restrict(q: Any, translation: bool | None) -> Any:
+    """Translations only: AND the (few) translation documents; originals: see _hit()."""
+    from whoosh.query import And, Term
+    return And([q, Term("kind", "t")]) if translation else q
+
+
+class _Plan:
+    """A query tree compiled to a whoosh query matching a superset of its true matches."""
+
+    def __init__(self, node: Q.Node, reader: Any) -> None:
+        self.reader = reader
+        self.expand: dict[Q.Term, frozenset[str]] = {}
+        self.known: dict[int, bool] = {}
+        self.exact = True
+        self.scored = any(isinstance(x, (Q.Term, Q.Phrase))
+                          for x in Q.leaves(node, negated=False))
+        for f in Q.top_filters(node):
+            self.known[id(f)] = True
+        q, exact = self.comp(node)
+        self.exact = exact
+        from whoosh.query import Every
+        self.query = q if q is not None else Every()
+
+    def restrict(self, translation: bool | None) -> Any:
+        return _restrict(self.query, translation)
+
+    @staticmethod
+    def first_ids(searcher: Any, q: Any, n: int, scored: bool) -> list[tuple[float, int]]:
+        """(score, docnum) of the first ``n`` matching documents in index order."""
+        out: list[tuple[float, int]] = []
+        for sub, offset in searcher.leaf_searchers():
+            m = q.matcher(sub, sub.context(weighting=searcher.weighting if scored else None))
+            deleted = sub.reader().is_deleted
+            while m.is_active() and len(out) < n:
+                if not deleted(m.id()):
+                    out.append((m.score() if scored else 0.0, offset + m.id()))
+                m.next()
+        return out
+
+    def words(self, t: Q.Term) -> list[str]:
+        """The indexed words a term stands for."""
+        if t.fuzzy:
+            self.expand[t] = frozenset(_fuzzy(self.reader, t.text, t.fuzzy) | {t.text})
+        elif t.wildcard:
+            pat = re.compile(re.escape(t.text).replace(r"\*", ".*").replace(r"\?", ".") + "$")
+            lit = re.split(r"[*?]", t.text)[0]
+            found = [w for w in (b.decode() for b in self.reader.expand_prefix("text", lit))
+                     if pat.match(w)]
+            if len(found) > 5000:
+                raise QueryError(f"wildcard {t.text!r} matches too many words; be more specific")
+            self.expand[t] = frozenset(found)
+        else:
+            return [t.text]
+        return sorted(self.expand[t])
+
+    def term(self, t: Q.Term) -> Any:
+        from whoosh.query import NullQuery, Or, Term
+        ws = self.words(t)
+        if len(ws) == 1:
+            return Term("text", ws[0])
+        return Or([Term("text", w, boost=1.0 if w == t.text else 0.8) for w in ws]) \
+            if ws else NullQuery
+
+    def phrase(self, ph: Q.Phrase) -> Any:
+        from whoosh.query import And, Or, Term
+        plain = [not (t.fuzzy or t.wildcard) for t in ph.terms]
+        pairs = [(i, ph.terms[i].text, ph.terms[i + 1].text)
+                 for i in range(len(ph.terms) - 1) if plain[i] and plain[i + 1]]
+        if not pairs:
+            return And([self.term(t) for t in ph.terms])
+        df = self.reader.doc_frequency
+
+        def cost(item: tuple[int, str, str]) -> int:
+            i, x, y = item
+            return df("bi", _bigram(x, y)) + (df("bi", _bigram(x, y, True)) if i else 0)
+
+        first = [pairs[0]] if pairs[0][0] == 0 else []
+        chosen = first + sorted([p for p in pairs if p not in first], key=cost)[:3]
+        for t in ph.terms:
+            if t.fuzzy or t.wildcard:
+                self.words(t)
+        qs = [Term("bi", _bigram(x, y)) if i == 0 else
+              Or([Term("bi", _bigram(x, y)), Term("bi", _bigram(x, y, True))])
+              for i, x, y in chosen]
+        head = ph.terms[0]
+        if plain[0] and df("text", head.text) < min(cost(p) for p in chosen):
+            qs.append(Term("text", head.text))  # the first word is in the segment itself
+        return And(qs) if len(qs) > 1 else qs[0]
+
+    def filt(self, f: Q.Filter | Q.DateRange) -> Any:
+        from whoosh.query import And, NullQuery, Or, Prefix, Term, Wildcard
+        if isinstance(f, Q.DateRange):
+            terms = _date_terms(self.reader, f.lo, f.hi)
+            return Or([Term("rec", t) for t in terms]) if terms else NullQuery
+        if f.field == "recording":
+            return Prefix("rid", f.values[0])
+        field = {"speaker": "spk", "title": "title", "source": "src", "tag": "tag",
+                 "lang": "lang"}[f.field]
+        qs = [Wildcard(field, v) if ("*" in v or "?" in v) else Term(field, v)
+              for v in f.values]
+        return qs[0] if len(qs) == 1 else And(qs)
+
+    def comp(self, n: Q.Node) -> tuple[Any, bool]:
+        """(whoosh query or None for "anything", whether it is exact)."""
+        from whoosh.query import And, Or
+        if isinstance(n, Q.Term):
+            return self.term(n), True
+        if isinstance(n, Q.Phrase):
+            return self.phrase(n), False
+        if isinstance(n, (Q.Filter, Q.DateRange)):
+            return self.filt(n), True
+        if isinstance(n, Q.Not):  # left to locate(): whoosh's AndNot misses documents
+            return None, False
+        parts = [(x, *self.comp(x)) for x in n.items]
+        exact = all(e for _, _, e in parts)
+        if isinstance(n, Q.Or):
+            if any(q is None for _, q, _ in parts):
+                return None, False
+            return Or([q for _, q, _ in parts]), exact
+        # Filters are plain AND members: unscorable fields add the same weight to every
+        # match (whoosh's Require trips an assertion with block-quality skipping).
+        qs = [q for _, q, _ in parts if q is not None]
+        q = And(qs) if len(qs) > 1 else qs[0] if qs else None
+        return q, exact

@@ -1,0 +1,396 @@
+"""Checks of recognised text against the audio: word times, gaps, text over silence.
+
+Whisper's cross-attention (DTW) timing hands the silence before a word to that word, so after a
+pause a word "starts" up to a second early (base) or, with small models, a sentence's first
+word starts late; a quote clip cut there begins in silence or clips the first syllable, and
+its cited time is wrong. :func:`refine_words` moves word edges to where speech energy actually
+rises and falls, keeping words in order and never overlapping.
+
+Energy is measured in 10 ms frames above 150 Hz (hum and rumble count less; fricatives stay),
+against a noise floor that follows the recording (low percentile over a few seconds). The
+same envelope tells text written over silence (a Whisper habit: "Thank you.", "Subtitles by…")
+from text over speech (:func:`screen_segments`); :func:`uncovered_speech` finds speech that
+got no words at all. numpy only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Sequence
+
+import numpy as np
+
+from .models import Segment
+
+SAMPLE_RATE = 16000
+#: Frame hop of the energy envelope, seconds.
+FRAME = 0.01
+_FLOOR_DB = -120.0
+
+#: A frame is speech when it is this many dB above the local noise floor...
+RISE_DB = 9.0
+#: ...and the edge is then walked outwards while the level stays this far above it.
+EDGE_DB = 4.0
+#: Furthest the edge walk may go, seconds (soft consonants, not breaths).
+MAX_WALK = 0.08
+#: A pause is at least this long, seconds...
+MIN_PAUSE = 0.1
+#: ...and mostly less than this many dB above the noise floor.
+PAUSE_DB = 6.0
+#: Sounds shorter than this (clicks, lip smacks) are not speech, seconds.
+MIN_SOUND = 0.05
+#: Activity this short at the very start (end) of a window is a neighbour's tail (head).
+MAX_SPILL = 0.15
+#: Longest stretch running on from a neighbouring word that may be handed back to it, seconds.
+MAX_RUN_ON = 0.3
+#: Furthest an edge sitting in speech is moved out to where that speech began, seconds.
+MAX_REACH = 0.5
+#: Shortest word kept after refinement, seconds.
+MIN_WORD = 0.03
+
+
+def frame_levels(audio: np.ndarray, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Energy of 10 ms frames above 150 Hz, in dB relative to full scale.
+
+    Args:
+        audio: Mono samples at ``sample_rate``.
+        sample_rate: Sampling rate in Hz.
+
+    Returns:
+        One level per frame (frame ``i`` covers ``[i * FRAME, (i + 1) * FRAME)``), at least
+        -120 dB.
+    """
+    hop = int(sample_rate * FRAME)
+    n = len(audio) // hop
+    out = np.full(n, _FLOOR_DB)
+    window = np.hanning(hop)
+    freqs = np.fft.rfftfreq(hop, 1 / sample_rate)
+    band = (freqs >= 150) & (freqs <= 7800)
+    # The window halves the power; scale so a full-scale sine in band reads about -3 dB.
+    scale = 2.0 / (hop * np.sum(window ** 2))
+    step = 6000  # frames per chunk: keeps memory flat on hour-long recordings
+    for a in range(0, n, step):
+        b = min(n, a + step)
+        frames = np.asarray(audio[a * hop:b * hop], dtype=np.float64).reshape(b - a, hop)
+        power = (np.abs(np.fft.rfft(frames * window, axis=1)) ** 2)[:, band].sum(axis=1)
+        out[a:b] = np.maximum(10 * np.log10(power * scale + 1e-12), _FLOOR_DB)
+    return out
+
+
+def noise_floor(levels: np.ndarray, *, block: float = 1.0, span: float = 3.0) -> np.ndarray:
+    """Local noise floor per frame: the quietest 1 s block's 10th percentile within ±3 s.
+
+    Args:
+        levels: From :func:`frame_levels`.
+        block: Block length, seconds.
+        span: Half-width of the neighbourhood searched, seconds.
+    """
+    n = len(levels)
+    if n == 0:
+        return levels.copy()
+    per = max(1, int(round(block / FRAME)))
+    nb = -(-n // per)
+    padded = np.concatenate([levels, np.full(nb * per - n, np.nan)])
+    blocks = np.nanpercentile(padded.reshape(nb, per), 10, axis=1)
+    k = int(round(span / block))
+    lo = np.array([blocks[max(0, i - k):i + k + 1].min() for i in range(nb)])
+    return np.repeat(lo, per)[:n]
+
+
+def refine_words(audio: np.ndarray, segments: Sequence[Segment], *,
+                 levels: np.ndarray | None = None) -> tuple[Segment, ...]:
+    """Move each word's edges to the speech it covers.
+
+    First every word shrinks to the speech inside its window: an onset that sits in a pause
+    moves forward to where speech rises, an offset in a pause moves back to where it falls.
+    An edge already in speech stays, unless that speech is only a short spill of the
+    neighbouring word followed by a pause. Then an onset that sits in speech which began,
+    after a pause, up to :data:`MAX_REACH` seconds earlier and after the previous word ended
+    moves back to where that speech began (small models put the first word of a sentence
+    late); offsets likewise forward. A word with no speech in its window is left as it is.
+    Segment start and end then follow their first and last words.
+
+    Args:
+        audio: 16 kHz mono samples the segments were transcribed from.
+        segments: Segments in time order, with words.
+        levels: Precomputed :func:`frame_levels` of ``audio``, to save recomputing them.
+
+    Returns:
+        The segments with refined word times; words stay in order, non-overlapping and inside
+        the audio.
+    """
+    if levels is None:
+        levels = frame_levels(audio)
+    duration = len(audio) / SAMPLE_RATE
+    smooth = _smooth(levels)
+    floor = noise_floor(smooth)
+    active = _drop_blips(smooth > floor + RISE_DB, int(round(MIN_SOUND / FRAME)))
+    edge = smooth > floor + EDGE_DB
+    # Stretches of speech: active frames, joined across dips that are short or not quiet
+    # (a weak consonant is not a pause).
+    speech = _fill_gaps(active, smooth < floor + PAUSE_DB, int(round(MIN_PAUSE / FRAME)))
+    flat = [w for seg in segments for w in seg.words]
+    spans = [_shrink(w.start, w.end, speech, edge) for w in flat]
+    spans = _reach(spans, speech, edge)
+    out: list[Segment] = []
+    k = 0
+    prev_end = 0.0
+    for seg in segments:
+        words = []
+        for w in seg.words:
+            start = min(max(spans[k][0], prev_end, 0.0), duration)
+            end = min(max(spans[k][1], start), duration)
+            words.append(dataclasses.replace(w, start=round(start, 3), end=round(end, 3)))
+            prev_end, k = end, k + 1
+        if words:
+            seg = dataclasses.replace(seg, words=tuple(words), start=words[0].start,
+                                      end=max(words[-1].end, words[0].start))
+        out.append(seg)
+    return tuple(out)
+
+
+def _smooth(levels: np.ndarray, k: int = 3) -> np.ndarray:
+    """Levels averaged (in power) over ``k`` frames: noise flickers less, onsets stay sharp."""
+    if len(levels) < k:
+        return levels.copy()
+    power = np.convolve(10 ** (levels / 10), np.ones(k) / k, mode="same")
+    return 10 * np.log10(np.maximum(power, 1e-12))
+
+
+def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (exclusive) frame indices of the True runs of a mask."""
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]
+
+
+def _drop_blips(mask: np.ndarray, shortest: int) -> np.ndarray:
+    """The mask without True runs shorter than ``shortest`` frames (clicks, noise spikes)."""
+    out = mask.copy()
+    for s, e in zip(*_runs(mask)):
+        if e - s < shortest:
+            out[s:e] = False
+    return out
+
+
+def _fill_gaps(mask: np.ndarray, quiet: np.ndarray, shortest: int) -> np.ndarray:
+    """The mask with the False runs between True runs filled, unless they are pauses: at
+    least ``shortest`` frames long and mostly ``quiet``."""
+    out = mask.copy()
+    starts, ends = _runs(mask)
+    for e, s in zip(ends[:-1], starts[1:]):
+        if s - e < shortest or np.mean(quiet[e:s]) < 0.5:
+            out[e:s] = True
+    return out
+
+
+def _walk(j: int, step: int, limit: int, edge: np.ndarray) -> int:
+    """Move frame boundary ``j`` outwards (step -1 or +1) while the level stays above noise."""
+    probe = j - 1 if step < 0 else j
+    while j != limit and 0 <= probe < len(edge) and edge[probe]:
+        j += step
+        probe += step
+    return j
+
+
+def _shrink(start: float, end: float, speech: np.ndarray,
+            edge: np.ndarray) -> tuple[float, float]:
+    a = max(0, int(round(start / FRAME)))
+    b = min(len(speech), int(round(end / FRAME)))
+    if b - a < 2:
+        return start, end
+    starts, ends = _runs(speech[a:b])
+    if len(starts) == 0:
+        return start, end  # nothing audible: keep Whisper's guess rather than invent one
+    groups = [[int(s), int(e)] for s, e in zip(starts, ends)]
+    # A short stretch at the window's very start followed by a pause is the previous word's
+    # tail; one at its very end preceded by a pause is the next word's head. So is a longer
+    # one that runs on from outside the window, if it holds a minor part of the window.
+    span = b - a
+    if len(groups) > 1 and groups[0][0] == 0 and _spill(
+            groups[0][1], span, a > 0 and speech[a - 1]):
+        groups.pop(0)
+    if len(groups) > 1 and groups[-1][1] == span and _spill(
+            span - groups[-1][0], span, b < len(speech) and speech[b]):
+        groups.pop()
+    i0, i1 = a + groups[0][0], a + groups[-1][1]
+    walk = int(round(MAX_WALK / FRAME))
+    new_start = _walk(i0, -1, max(a, i0 - walk), edge) * FRAME if i0 > a else start
+    new_end = _walk(i1, 1, min(b, i1 + walk), edge) * FRAME if i1 < b else end
+    if new_end - new_start < MIN_WORD:
+        return start, end
+    return max(start, new_start), min(end, new_end)
+
+
+def _spill(length: int, span: int, runs_on: bool) -> bool:
+    """Whether a stretch of ``length`` frames at the edge of a word window is a neighbour's."""
+    if length <= MAX_SPILL / FRAME:
+        return True
+    return bool(runs_on) and length <= min(MAX_RUN_ON / FRAME, 0.4 * span)
+
+
+def _reach(spans: list[tuple[float, float]], speech: np.ndarray,
+           edge: np.ndarray) -> list[tuple[float, float]]:
+    """Extend edges into speech that no word claims (see :func:`refine_words`)."""
+    n = len(speech)
+    reach = int(round(MAX_REACH / FRAME))
+    walk = int(round(MAX_WALK / FRAME))
+    out = list(spans)
+    for i, (start, end) in enumerate(spans):
+        a = int(round(start / FRAME))
+        lo = int(np.ceil(out[i - 1][1] / FRAME)) if i else 0
+        if 0 < a < n and speech[a] and speech[a - 1]:
+            j = a
+            while j > max(lo, a - reach) and speech[j - 1]:
+                j -= 1
+            if j > lo and not speech[j - 1]:
+                start = min(start, _walk(j, -1, max(lo, j - walk), edge) * FRAME)
+        b = int(round(end / FRAME))
+        hi = int(spans[i + 1][0] / FRAME) if i + 1 < len(spans) else n
+        if 0 < b < n and speech[b - 1] and speech[b]:
+            j = b
+            while j < min(hi, b + reach) and speech[j]:
+                j += 1
+            if j < hi and not speech[j]:
+                end = max(end, _walk(j, 1, min(hi, j + walk), edge) * FRAME)
+        out[i] = (start, end)
+    return out
+
+
+# --- gaps in the recognised text --------------------------------------------------------------
+
+def uncovered_speech(regions: Sequence[tuple[float, float]], segments: Sequence[Segment], *,
+                     shortest: float = 1.0) -> list[tuple[float, float]]:
+    """Parts of the speech regions that no word covers.
+
+    Whisper now and then skips a whole sentence inside its 30 s window; these are the
+    stretches to decode again.
+
+    Args:
+        regions: (start, end) speech regions from a VAD, seconds.
+        segments: Recognised segments (their words, or the segment itself when it has none).
+        shortest: Ignore uncovered parts shorter than this, seconds.
+
+    Returns:
+        (start, end) pairs in time order.
+    """
+    spans = sorted((w.start, w.end) for s in segments for w in (s.words or (s,)))
+    gaps = []
+    for a, b in regions:
+        t = a
+        for ws, we in spans:
+            if we <= t or ws >= b:
+                continue
+            if ws - t >= shortest:
+                gaps.append((t, ws))
+            t = max(t, we)
+        if b - t >= shortest:
+            gaps.append((t, b))
+    return gaps
+
+
+def clip_segment(seg: Segment, a: float, b: float) -> Segment:
+    """The segment cut to the words whose middle lies in [a, b], their edges kept inside it.
+
+    Used for text decoded from a padded gap: the padding is context, and words known to lie in
+    the gap must not reach into the neighbours' words. A segment without words is returned as
+    it is; one left without words gets empty text.
+    """
+    words = tuple(w for w in seg.words if a <= (w.start + w.end) / 2 <= b)
+    if not seg.words or not words:
+        return dataclasses.replace(seg, text="", words=()) if seg.words else seg
+    words = tuple(dataclasses.replace(w, start=min(max(w.start, a), w.end),
+                                      end=max(min(w.end, b), w.start)) for w in words)
+    if len(words) == len(seg.words):
+        return dataclasses.replace(seg, start=words[0].start, end=words[-1].end, words=words)
+    return dataclasses.replace(seg, start=words[0].start, end=words[-1].end, words=words,
+                               text=" ".join(w.text for w in words))
+
+
+# --- hallucination screening ------------------------------------------------------------------
+
+#: Band energy (dBFS, 90th percentile of 10 ms frames) below which nothing is audible.
+SILENT_DB = -65.0
+#: Spread (90th minus 10th percentile of frame levels, dB) below which a stretch holds no
+#: syllabic modulation at all: digital silence, hiss or hum, never speech.
+FLAT_DB = 4.0
+#: Speech must rise this far (dB) above the recording's noise floor to count as clearly there.
+CLEAR_DB = 10.0
+NO_SPEECH_PROB = 0.6
+NO_SPEECH_LOGPROB = -0.5
+LOW_LOGPROB = -1.0
+MAX_COMPRESSION = 2.4
+
+#: What Whisper writes on silence and noise (subtitle credits, sign-offs), after normalising.
+_STOCK = re.compile(
+    r"^(?:(?:thank you|thanks)(?: (?:very|so) much)?(?: for (?:watching|listening))?"
+    r"|you|bye(?: bye)?|please subscribe.*|(?:subtitles?|captions?|transcription|transcribed)"
+    r" by.*|.*amara org.*|untertitel.*|vielen dank(?: f[uü]rs zuschauen)?|sous titr.*"
+    r"|sottotitoli.*|subt[ií]tulos.*|продолжение следует.*|ご視聴ありがとうございました)$")
+
+
+def _norm_words(text: str) -> list[str]:
+    return re.sub(r"[^\w' ]+", " ", text.lower().replace("-", " ")).split()
+
+
+def _has_loop(words: list[str]) -> bool:
+    """True when some n-gram repeats back to back: 5 times for one word, 3 for longer ones."""
+    n_words = len(words)
+    for n in range(1, 9):
+        need = 5 if n == 1 else 3
+        for i in range(0, n_words - n * need + 1):
+            gram = words[i:i + n]
+            k = 1
+            while words[i + k * n:i + (k + 1) * n] == gram:
+                k += 1
+            if k >= need:
+                return True
+    return False
+
+
+def screen_segments(segments: Sequence[Segment], audio: np.ndarray, *,
+                    levels: np.ndarray | None = None) -> tuple[list[Segment], list[Segment]]:
+    """Drop text written over silence and flag likely hallucinations.
+
+    A segment is dropped when the audio under it is inaudible or flat (no speech modulation
+    at all), or when it is one of Whisper's stock silence phrases ("Thank you.", "Subtitles
+    by…") and the audio under it barely rises above the noise floor. Kept segments get
+    ``flags`` from :data:`archive.models.HALLUCINATION_FLAGS`.
+
+    Args:
+        segments: Segments in time order, as the model gave them.
+        audio: 16 kHz mono samples they were transcribed from.
+        levels: Precomputed :func:`frame_levels` of ``audio``.
+
+    Returns:
+        (kept, dropped).
+    """
+    if levels is None:
+        levels = frame_levels(audio)
+    floor = float(np.percentile(levels, 10)) if len(levels) else 0.0
+    kept: list[Segment] = []
+    dropped: list[Segment] = []
+    prev: list[str] = []
+    for seg in segments:
+        a = max(0, int(seg.start / FRAME))
+        lv = levels[a:max(a + 1, int(np.ceil(seg.end / FRAME)))]
+        high = float(np.percentile(lv, 90)) if len(lv) else -120.0
+        spread = high - float(np.percentile(lv, 10)) if len(lv) else 0.0
+        words = _norm_words(seg.text)
+        stock = bool(_STOCK.match(" ".join(words)))
+        if (high < SILENT_DB or spread < FLAT_DB
+                or (stock and high - floor < CLEAR_DB)):
+            dropped.append(seg)
+            continue
+        flags = []
+        if seg.no_speech_prob > NO_SPEECH_PROB and seg.avg_logprob < NO_SPEECH_LOGPROB:
+            flags.append("no_speech")
+        if seg.compression_ratio > MAX_COMPRESSION:
+            flags.append("compression")
+        if _has_loop(words) or (len(words) >= 3 and words == prev):
+            flags.append("repetition")
+        if seg.avg_logprob < LOW_LOGPROB:
+            flags.append("low_logprob")
+        kept.append(dataclasses.replace(seg, flags=tuple(flags)) if flags else seg)
+        prev = words
+    return kept, dropped

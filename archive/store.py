@@ -1,0 +1,518 @@
+"""The archive folder: originals, transcripts, catalog, custody log, and the write lock.
+
+Layout::
+
+    <archive>/
+      archive.json              format marker
+      catalog.sqlite            recordings, speakers' voiceprints, verified passages (WAL)
+      originals/ab/<sha256>.ogg originals named by SHA-256, read-only, never modified
+      transcripts/<sha256>.json current transcript revision: the source of truth
+      history/<sha256>/r0001.json every revision ever written, the machine's first
+      translations/<sha256>.json English translation, when made
+      custody.log               append-only, hash-chained JSON lines
+      index/                    whoosh index, derived (see index.py)
+      clips/                    exported clips and their manifests
+      quarantine/               removed originals until purged
+      staging/                  per-process work folders; a dead process's are swept
+      journal/                  intent records of unfinished multi-step writes
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+from . import __version__
+from .errors import (AmbiguousId, ArchiveCorrupt, ArchiveNotFound, ArchiveReadOnly,
+                     RecordingNotFound, TranscriptCorrupt, UsageError)
+from .fsutil import FileLock, atomic_write_text, fsync_dir, sweep_staging
+from .models import Recording, Transcript
+
+FORMAT = 1
+MARKER = "archive.json"
+
+
+def now_iso() -> str:
+    """Current UTC time, ISO 8601 with seconds."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def os_user() -> str:
+    """The OS user running this process."""
+    try:
+        return getpass.getuser()
+    except Exception:
+        return str(os.getuid())
+
+
+def dumps_pretty(obj: Any, indent: int = 0) -> str:
+    """JSON with one key per line but each word (and each voiceprint) on a single line, so a
+    transcript stays readable and diffs well."""
+    pad, pad1 = "  " * indent, "  " * (indent + 1)
+    if isinstance(obj, dict):
+        if not obj:
+            return "{}"
+        if "word" in obj or all(not isinstance(v, (dict, list)) for v in obj.values()) \
+                and len(obj) <= 6:
+            return json.dumps(obj, ensure_ascii=False)
+        items = [f"{pad1}{json.dumps(k, ensure_ascii=False)}: {dumps_pretty(v, indent + 1)}"
+                 for k, v in obj.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(obj, list):
+        if not obj:
+            return "[]"
+        if all(not isinstance(v, (dict, list)) for v in obj):
+            return json.dumps(obj, ensure_ascii=False)
+        items = [f"{pad1}{dumps_pretty(v, indent + 1)}" for v in obj]
+        return "[\n" + ",\n".join(items) + "\n" + pad + "]"
+    return json.dumps(obj, ensure_ascii=False)
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS recordings (
+    id TEXT PRIMARY KEY,
+    filename TEXT NOT NULL,
+    title TEXT NOT NULL,
+    added TEXT NOT NULL,
+    recorded TEXT,
+    duration REAL NOT NULL,
+    revision INTEGER NOT NULL DEFAULT 1,
+    data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS speakers (
+    recording_id TEXT NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,
+    label TEXT NOT NULL,
+    name TEXT,
+    voiceprint TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (recording_id, label)
+);
+CREATE TABLE IF NOT EXISTS verified (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    recording_id TEXT NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,
+    start REAL NOT NULL,
+    end REAL NOT NULL,
+    revision INTEGER NOT NULL,
+    note TEXT,
+    by TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+"""
+
+
+class Store:
+    """An archive folder on disk.
+
+    Args:
+        root: The archive folder.
+        create: Create and initialise the folder if needed.
+
+    Raises:
+        ArchiveNotFound: If the folder is not an archive and ``create`` is False.
+    """
+
+    def __init__(self, root: Path, *, create: bool = False) -> None:
+        self.root = Path(root).expanduser().absolute()
+        self._db: sqlite3.Connection | None = None
+        marker = self.root / MARKER
+        if not marker.exists():
+            if not create:
+                raise ArchiveNotFound(
+                    f"no archive at {self.root} (run `archive init` or pass --archive)")
+            self._init()
+        else:
+            try:
+                info = json.loads(marker.read_text("utf-8"))
+            except (OSError, ValueError) as e:
+                raise ArchiveCorrupt(f"{marker}: unreadable archive marker ({e})") from None
+            if info.get("format", 0) > FORMAT:
+                raise ArchiveCorrupt(f"{self.root} was written by a newer archive version")
+
+    # ----------------------------------------------------------------- layout
+    def _init(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            for d in ("originals", "transcripts", "history", "translations", "index",
+                      "clips", "quarantine", "staging", "journal"):
+                (self.root / d).mkdir(exist_ok=True)
+            self.connect().close()
+            self._db = None
+            atomic_write_text(self.root / MARKER, json.dumps(
+                {"format": FORMAT, "created": now_iso(), "tool": f"archive {__version__}"},
+                indent=2) + "\n")
+        except PermissionError as e:
+            raise ArchiveReadOnly(f"cannot create an archive at {self.root}: {e.strerror}") \
+                from None
+
+    @property
+    def index_dir(self) -> Path:
+        return self.root / "index"
+
+    @property
+    def staging_root(self) -> Path:
+        return self.root / "staging"
+
+    @property
+    def clips_dir(self) -> Path:
+        return self.root / "clips"
+
+    def original_path(self, rec: Recording) -> Path:
+        """Where the original of ``rec`` is stored."""
+        return self.root / "originals" / rec.id[:2] / f"{rec.id}{rec.ext}"
+
+    def transcript_path(self, rid: str) -> Path:
+        return self.root / "transcripts" / f"{rid}.json"
+
+    def translation_path(self, rid: str) -> Path:
+        return self.root / "translations" / f"{rid}.json"
+
+    def history_dir(self, rid: str) -> Path:
+        return self.root / "history" / rid
+
+    # ----------------------------------------------------------------- catalog
+    def connect(self) -> sqlite3.Connection:
+        """The catalog connection (WAL mode, waits up to 30 s for a busy database)."""
+        if self._db is None:
+            path = self.root / "catalog.sqlite"
+            try:
+                db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+                db.execute("PRAGMA busy_timeout=30000")
+                if os.access(self.root, os.W_OK):
+                    db.execute("PRAGMA journal_mode=WAL")
+                    db.execute("PRAGMA synchronous=FULL")
+                    db.executescript(_SCHEMA)
+                db.execute("PRAGMA foreign_keys=ON")
+            except sqlite3.DatabaseError as e:
+                raise ArchiveCorrupt(f"catalog.sqlite: {e}") from None
+            self._db = db
+        return self._db
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A catalog write transaction, committed on success and rolled back on error."""
+        db = self.connect()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        else:
+            db.execute("COMMIT")
+
+    def put_recording(self, db: sqlite3.Connection, rec: Recording, revision: int) -> None:
+        """Insert or replace a recording row (inside a transaction)."""
+        db.execute(
+            "INSERT OR REPLACE INTO recordings (id, filename, title, added, recorded, duration,"
+            " revision, data) VALUES (?,?,?,?,?,?,?,?)",
+            (rec.id, rec.filename, rec.title, rec.added, rec.recorded, rec.duration, revision,
+             json.dumps(rec.to_json(), ensure_ascii=False)))
+
+    def put_speakers(self, db: sqlite3.Connection, t: Transcript) -> None:
+        """Replace a recording's speaker rows from its transcript (inside a transaction)."""
+        db.execute("DELETE FROM speakers WHERE recording_id=?", (t.recording.id,))
+        db.executemany(
+            "INSERT INTO speakers (recording_id, label, name, voiceprint) VALUES (?,?,?,?)",
+            [(t.recording.id, s.label, s.name, json.dumps(list(s.voiceprint)))
+             for s in t.speakers])
+
+    def delete_recording(self, db: sqlite3.Connection, rid: str) -> None:
+        db.execute("DELETE FROM recordings WHERE id=?", (rid,))
+
+    def has(self, rid: str) -> bool:
+        return self.connect().execute(
+            "SELECT 1 FROM recordings WHERE id=?", (rid,)).fetchone() is not None
+
+    def get(self, rid: str) -> Recording:
+        """The catalog's record for a full id.
+
+        Raises:
+            RecordingNotFound: If there is none.
+        """
+        row = self.connect().execute("SELECT data FROM recordings WHERE id=?",
+                                     (rid,)).fetchone()
+        if row is None:
+            raise RecordingNotFound(f"no recording {rid[:10]} in the archive")
+        return Recording.from_json(json.loads(row[0]))
+
+    def revision(self, rid: str) -> int:
+        row = self.connect().execute("SELECT revision FROM recordings WHERE id=?",
+                                     (rid,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def recordings(self) -> list[Recording]:
+        """All recordings, oldest added first."""
+        rows = self.connect().execute(
+            "SELECT data FROM recordings ORDER BY added, id").fetchall()
+        return [Recording.from_json(json.loads(r[0])) for r in rows]
+
+    def ids(self) -> set[str]:
+        return {r[0] for r in self.connect().execute("SELECT id FROM recordings")}
+
+    def resolve(self, prefix: str) -> str:
+        """Full id for an id or unique prefix (at least 4 hex digits), as git does.
+
+        Raises:
+            UsageError: If the prefix is not hex or too short.
+            RecordingNotFound: If nothing matches.
+            AmbiguousId: If several recordings match.
+        """
+        p = prefix.strip().lower()
+        if len(p) < 4 or any(c not in "0123456789abcdef" for c in p):
+            raise UsageError(f"not a recording id: {prefix!r} (give at least 4 hex digits)")
+        rows = self.connect().execute(
+            "SELECT id FROM recordings WHERE id >= ? AND id < ? LIMIT 3",
+            (p, p + "g")).fetchall()
+        if not rows:
+            raise RecordingNotFound(f"no recording matches {prefix!r}")
+        if len(rows) > 1:
+            raise AmbiguousId(f"{prefix!r} is ambiguous: " +
+                              ", ".join(r[0][:12] for r in rows) + "; give more digits")
+        return rows[0][0]
+
+    def voiceprints(self) -> list[tuple[str, str, str | None, list[float]]]:
+        """(recording id, label, name, voiceprint) for every speaker in the archive."""
+        return [(r[0], r[1], r[2], json.loads(r[3])) for r in self.connect().execute(
+            "SELECT recording_id, label, name, voiceprint FROM speakers")]
+
+    # ----------------------------------------------------------------- transcripts
+    def read_transcript(self, rid: str, revision: int | None = None) -> Transcript:
+        """The current transcript, or a given revision.
+
+        Raises:
+            TranscriptCorrupt: If the file cannot be parsed.
+            RecordingNotFound: If there is no such transcript or revision.
+        """
+        path = (self.transcript_path(rid) if revision is None
+                else self.history_dir(rid) / f"r{revision:04d}.json")
+        return self._read_transcript_file(path, rid, revision)
+
+    def read_translation(self, rid: str) -> Transcript | None:
+        """The English translation, or None if none was made."""
+        path = self.translation_path(rid)
+        if not path.exists():
+            return None
+        return self._read_transcript_file(path, rid, None)
+
+    def _read_transcript_file(self, path: Path, rid: str, revision: int | None) -> Transcript:
+        try:
+            text = path.read_text("utf-8")
+        except FileNotFoundError:
+            what = f"revision {revision} of " if revision else "a transcript for "
+            raise RecordingNotFound(f"no {what}{rid[:10]}") from None
+        try:
+            return Transcript.from_json(json.loads(text))
+        except (ValueError, KeyError, TypeError) as e:
+            raise TranscriptCorrupt(
+                f"{path.relative_to(self.root)} is corrupt ({type(e).__name__}: "
+                f"{str(e)[:80]}); restore it from history/ or run `archive verify --repair`"
+            ) from None
+
+    def revisions(self, rid: str) -> list[int]:
+        d = self.history_dir(rid)
+        if not d.exists():
+            return []
+        return sorted(int(p.stem[1:]) for p in d.glob("r[0-9][0-9][0-9][0-9].json"))
+
+    def write_transcript(self, t: Transcript) -> None:
+        """Write a revision to history and make it current, both atomically."""
+        rid = t.recording.id
+        text = dumps_pretty(t.to_json()) + "\n"
+        hd = self.history_dir(rid)
+        hd.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(hd / f"r{t.revision:04d}.json", text)
+        atomic_write_text(self.transcript_path(rid), text)
+
+    def write_translation(self, t: Transcript) -> None:
+        """Write the English translation of a recording atomically."""
+        atomic_write_text(self.translation_path(t.recording.id),
+                          dumps_pretty(t.to_json()) + "\n")
+
+    def transcript_ids(self) -> set[str]:
+        return {p.stem for p in (self.root / "transcripts").glob("*.json")}
+
+    # ----------------------------------------------------------------- originals
+    def store_original(self, staged: Path, rec: Recording) -> Path:
+        """Move a staged, already-hashed file into originals/ and make it read-only."""
+        dest = self.original_path(rec)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(staged, 0o444)
+        if dest.exists():
+            staged.unlink()
+        else:
+            os.replace(staged, dest)
+            fsync_dir(dest.parent)
+        return dest
+
+    def quarantine(self, rec: Recording) -> Path | None:
+        """Move an original into quarantine/; returns its new path, or None if absent."""
+        src = self.original_path(rec)
+        if not src.exists():
+            return None
+        dest = self.root / "quarantine" / f"{rec.id}{rec.ext}"
+        os.replace(src, dest)
+        fsync_dir(src.parent)
+        fsync_dir(dest.parent)
+        return dest
+
+    def remove_derived(self, rid: str) -> None:
+        """Remove a recording's transcript, history and translation (not the original)."""
+        for p in (self.transcript_path(rid), self.translation_path(rid)):
+            try:
+                p.unlink()
+            except FileNotFoundError:
+                pass
+        shutil.rmtree(self.history_dir(rid), ignore_errors=True)
+
+    # ----------------------------------------------------------------- locking
+    def write_lock(self, *, timeout: float | None = 600.0,
+                   on_wait: Callable[[str], None] | None = None) -> FileLock:
+        """The archive-wide writer lock. Readers never take it."""
+        if not os.access(self.root, os.W_OK):
+            raise ArchiveReadOnly(f"the archive at {self.root} is read-only")
+        return FileLock(self.root / "lock", timeout=timeout, on_wait=on_wait)
+
+    def sweep(self) -> list[Path]:
+        """Remove staging folders of dead processes."""
+        return sweep_staging(self.staging_root)
+
+    # ----------------------------------------------------------------- journal
+    def journal_begin(self, op: str, rid: str, **data: Any) -> Path:
+        """Record the intent of a multi-step write before its first step."""
+        jd = self.root / "journal"
+        jd.mkdir(exist_ok=True)
+        path = jd / f"{op}-{rid}.json"
+        atomic_write_text(path, json.dumps({"op": op, "id": rid, "at": now_iso(),
+                                            "pid": os.getpid(), **data}))
+        return path
+
+    def journal_end(self, path: Path) -> None:
+        try:
+            path.unlink()
+            fsync_dir(path.parent)
+        except FileNotFoundError:
+            pass
+
+    def journal(self) -> list[dict[str, Any]]:
+        """Unfinished intents left by interrupted writers."""
+        out = []
+        jd = self.root / "journal"
+        if jd.exists():
+            for p in sorted(jd.glob("*.json")):
+                try:
+                    d = json.loads(p.read_text("utf-8"))
+                except ValueError:
+                    d = {"op": "unknown", "id": ""}
+                d["_path"] = str(p)
+                out.append(d)
+        return out
+
+
+class CustodyLog:
+    """Append-only, hash-chained log of everything done to the archive's evidence.
+
+    Each line is a JSON object whose ``hash`` covers the line's content and the previous
+    line's hash, so an edited or deleted line breaks the chain that ``verify`` checks.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def _last_hash(self) -> tuple[int, str]:
+        if not self.path.exists():
+            return 0, "0" * 64
+        last = None
+        with open(self.path, "rb") as f:
+            for line in f:
+                if line.strip():
+                    last = line
+        if last is None:
+            return 0, "0" * 64
+        try:
+            d = json.loads(last)
+            return int(d["seq"]), str(d["hash"])
+        except (ValueError, KeyError):
+            raise ArchiveCorrupt("custody.log: last line is damaged; run `archive verify`") \
+                from None
+
+    def repair_tail(self) -> bool:
+        """Drop a torn (half-written) last line left by a crash. True if one was dropped."""
+        if not self.path.exists():
+            return False
+        data = self.path.read_bytes()
+        if not data or data.endswith(b"\n"):
+            return False
+        cut = data.rfind(b"\n") + 1
+        with open(self.path, "r+b") as f:
+            f.truncate(cut)
+            os.fsync(f.fileno())
+        return True
+
+    def append(self, event: str, recording_id: str | None, **details: Any) -> dict[str, Any]:
+        """Append one event (call with the write lock held)."""
+        self.repair_tail()
+        seq, prev = self._last_hash()
+        entry: dict[str, Any] = {"seq": seq + 1, "time": now_iso(), "user": os_user(),
+                                 "tool": f"archive {__version__}", "event": event,
+                                 "recording": recording_id, "details": details, "prev": prev}
+        body = json.dumps(entry, ensure_ascii=False, sort_keys=True)
+        entry["hash"] = hashlib.sha256(body.encode("utf-8")).hexdigest()
+        line = json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n"
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return entry
+
+    def events(self, recording_id: str | None = None) -> list[dict[str, Any]]:
+        """Events, oldest first, optionally only those about one recording."""
+        out = []
+        if not self.path.exists():
+            return out
+        with open(self.path, "rb") as f:
+            for line in f:
+                if not line.strip():
+                    continue
+                try:
+                    d = json.loads(line)
+                except ValueError:
+                    continue
+                if recording_id is None or d.get("recording") == recording_id:
+                    out.append(d)
+        return out
+
+    def check(self) -> list[str]:
+        """Problems in the chain (empty when intact)."""
+        problems = []
+        prev, seq = "0" * 64, 0
+        if not self.path.exists():
+            return problems
+        with open(self.path, "rb") as f:
+            for n, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    d = json.loads(line)
+                    h = d.pop("hash")
+                except (ValueError, KeyError):
+                    problems.append(f"custody.log line {n}: unreadable")
+                    continue
+                body = json.dumps(d, ensure_ascii=False, sort_keys=True)
+                if hashlib.sha256(body.encode("utf-8")).hexdigest() != h:
+                    problems.append(f"custody.log line {n}: content does not match its hash")
+                if d.get("prev") != prev:
+                    problems.append(f"custody.log line {n}: chain broken (a line was removed "
+                                    "or changed before it)")
+                if d.get("seq") != seq + 1:
+                    problems.append(f"custody.log line {n}: sequence {d.get('seq')} after {seq}")
+                prev, seq = h, int(d.get("seq", seq + 1))
+        return problems
