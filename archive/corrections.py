@@ -1,11 +1,10 @@
-"""Human corrections: transcript revisions, re-timing of changed words, verified passages,
-the names vocabulary and translations made after the fact.
+"""Human corrections of transcripts, the pure part: the edit text, word diffs, re-timing of
+changed words, revision summaries and comparisons. No I/O; :mod:`archive.revisions` writes.
 
-A correction never overwrites: each edit is a new revision in ``history/`` (revision 1 is the
-machine's), recorded in the custody log with its unified diff. Words a human left alone keep
-their timings exactly; words typed in are placed in the audio by forced alignment
-(:func:`archive.transcribe.align_text`) between their unchanged neighbours, or spread over the
-span of the words they replace when alignment is not possible.
+A correction never overwrites: each edit becomes a new revision (revision 1 is the machine's).
+Words a human left alone keep their timings exactly; words typed in are placed in the audio by
+forced alignment (:func:`archive.transcribe.align_text`) between their unchanged neighbours,
+or spread over the span of the words they replace when alignment is not possible.
 
 The edit text is one line per segment, ``[mm:ss.s] S1: text``; lines starting with ``#`` are
 ignored. Times are fixed, the speaker and the text can be changed.
@@ -79,6 +78,7 @@ class RevisionInfo:
     created: str
     note: str | None
     words_changed: int
+    speakers_changed: int
     current: bool
 
 
@@ -127,6 +127,8 @@ def _words_of(s: Segment) -> list[str]:
 
 def _line(t: Transcript, s: Segment) -> str:
     who = t.speaker_name(s.speaker)
+    if who and (":" in who or "#" in who or "[" in who or len(who) > 60):
+        who = s.speaker  # a name that would not read back: show the label
     return f"[{mss(s.start)}] " + (f"{_one_line(who)}: " if who else "") + " ".join(_words_of(s))
 
 
@@ -154,6 +156,9 @@ def parse_edit(t: Transcript, text: str) -> tuple[list[_Edited], list[Speaker]]:
             known.setdefault(sp.name.casefold(), sp.label)
     for sp in t.speakers:
         known[sp.label.casefold()] = sp.label
+    for s in t.segments:
+        if s.speaker is not None:
+            known.setdefault(s.speaker.casefold(), s.speaker)
     new: list[Speaker] = []
     out: list[_Edited] = []
     for (n, ln), seg in zip(lines, t.segments):
@@ -164,7 +169,7 @@ def parse_edit(t: Transcript, text: str) -> tuple[list[_Edited], list[Speaker]]:
             at = parse_time(m["time"])
         except Exception:
             raise EditError(f"line {n}: {m['time']!r} is not a time") from None
-        if abs(at - round(seg.start, 1)) > 0.051:
+        if abs(at - parse_time(mss(seg.start))) > 0.051:  # as it was shown
             raise EditError(f"line {n}: time [{m['time']}] does not match the segment at "
                             f"[{mss(seg.start)}]; times cannot be edited, nor lines moved")
         rest = m["rest"].strip()
@@ -212,7 +217,8 @@ def _key(token: str) -> str:
     return k or token
 
 
-def _char_times(aligned: Sequence[Word], tokens: Sequence[str]) -> list[tuple[float, float]] | None:
+def _char_times(aligned: Sequence[Word],
+                tokens: Sequence[str]) -> list[tuple[float, float]] | None:
     """Times of each token from alignment words that may split or join tokens differently."""
     if "".join(w.text for w in aligned).replace(" ", "") != "".join(tokens):
         return None
@@ -281,8 +287,9 @@ def retime_segment(seg: Segment, tokens: Sequence[str], speaker: str | None, *,
                 b = min(max(b, a), hi)
                 placed.append((a, b))
                 prev = b
-            if hi - lo > 0.05 and placed[-1][1] - placed[0][0] < 0.25 * (hi - lo):
-                placed = None  # the alignment disagrees with the words around: don't trust it
+            raw = times[j2 - 1][1] - times[j1][0]
+            if raw <= 0 or (hi - lo > 0.05 and placed[-1][1] - placed[0][0] < 0.5 * raw):
+                placed = None  # mostly outside the gap: the alignment disagrees, don't use it
         used.add("aligned" if placed else "proportional")
         if placed is None:
             a, b = (old[i1].start, old[i2 - 1].end) if i2 > i1 else (lo, hi)
@@ -430,29 +437,31 @@ def diff(a: Transcript, b: Transcript) -> str:
                                           f"revision {b.revision}", lineterm="", n=1))
 
 
-def words_changed(a: Transcript, b: Transcript) -> int:
-    """Words inserted, deleted or replaced between two revisions."""
+def changes(a: Transcript, b: Transcript) -> tuple[int, int]:
+    """(words inserted, deleted or replaced; segments whose speaker changed) from a to b."""
     la = [_words_of(s) for s in a.segments]
     lb = [_words_of(s) for s in b.segments]
-    n = 0
+    words = speakers = 0
     lines = difflib.SequenceMatcher(None, [" ".join(x) for x in la], [" ".join(x) for x in lb],
                                     autojunk=False)
     for tag, i1, i2, j1, j2 in lines.get_opcodes():
         if tag == "equal":
+            speakers += sum(a.speaker_name(x.speaker) != b.speaker_name(y.speaker)
+                            for x, y in zip(a.segments[i1:i2], b.segments[j1:j2]))
             continue
         wa = [w for x in la[i1:i2] for w in x]
         wb = [w for x in lb[j1:j2] for w in x]
-        n += sum(max(p2 - p1, q2 - q1) for tg, p1, p2, q1, q2 in difflib.SequenceMatcher(
+        words += sum(max(p2 - p1, q2 - q1) for tg, p1, p2, q1, q2 in difflib.SequenceMatcher(
             None, wa, wb, autojunk=False).get_opcodes() if tg != "equal")
-    return n
+    return words, speakers
 
 
 def history(revisions: Iterator[Transcript], current: int) -> list[RevisionInfo]:
     """Revision list from the revisions in order (each compared with the one before)."""
     out, prev = [], None
     for t in revisions:
-        out.append(RevisionInfo(t.revision, t.author, t.created, t.note,
-                                words_changed(prev, t) if prev is not None else 0,
+        words, speakers = changes(prev, t) if prev is not None else (0, 0)
+        out.append(RevisionInfo(t.revision, t.author, t.created, t.note, words, speakers,
                                 t.revision == current))
         prev = t
     return out

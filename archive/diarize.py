@@ -367,3 +367,138 @@ def _window_owner(windows, turns, whole: bool = False) -> np.ndarray:
         ok &= (w[:, 0] >= starts[i] - 1e-6) & (w[:, 1] <= ends[i] + 1e-6)
     owner[ok] = spk[i][ok]
     return owner
+
+
+def _channel_turns(stereo: np.ndarray, speech_per_channel, crosstalk_db: float):
+    """Per-channel regions, without those that are only the other party leaking in."""
+    sr = voice.SAMPLE_RATE
+    out: list[list[tuple[float, float]]] = []
+    for ch in range(2):
+        keep = []
+        for a, b in _clean_regions(speech_per_channel[ch], stereo.shape[1] / sr):
+            seg = stereo[:, int(a * sr):int(b * sr)].astype(np.float64)
+            own, other = np.sqrt(np.mean(seg[ch] ** 2)), np.sqrt(np.mean(seg[1 - ch] ** 2))
+            if own > 0 and 20 * np.log10(own / max(other, 1e-10)) < -crosstalk_db:
+                continue
+            keep.append((a, b))
+        out.append(keep)
+    return out
+
+
+def diarize_channels(stereo: np.ndarray, speech_per_channel: Sequence[Sequence[tuple[float, float]]],
+                     *, max_gap: float = DEFAULT.max_gap, crosstalk_db: float = 15.0,
+                     progress: Progress | None = None) -> Diarization:
+    """Diarize a call recorded with one party per channel: channel 0 is S1, channel 1 is S2.
+
+    Args:
+        stereo: Samples, shape (2, n), 16 kHz.
+        speech_per_channel: Speech regions of channel 0 and of channel 1.
+        max_gap: Pauses up to this long inside one party's speech are bridged, s.
+        crosstalk_db: A region is dropped as leakage when its channel is this many dB quieter
+            than the other channel over the same span.
+        progress: Called with (done, total) while the voiceprints are computed.
+
+    Returns:
+        Turns (the parties may overlap) and a voiceprint per party that speaks.
+
+    Raises:
+        DiarizationError: If the input is not two channels.
+    """
+    stereo = np.asarray(stereo, dtype=np.float32)
+    if stereo.ndim != 2 or stereo.shape[0] != 2 or len(speech_per_channel) != 2:
+        raise DiarizationError("per-channel diarization needs exactly two channels")
+    regions = _channel_turns(stereo, speech_per_channel, crosstalk_db)
+    turns: list[Turn] = []
+    prints: dict[str, tuple[float, ...]] = {}
+    for ch, regs in enumerate(regions):
+        label = f"S{ch + 1}"
+        for a, b, _ in _bridge([(a, b, ch) for a, b in regs], max_gap):
+            turns.append(Turn(round(a, 3), round(b, 3), label))
+        if regs:
+            wins = voice.sliding_windows(regs, window=DEFAULT.window, step=0.5)
+            emb = voice.embed_windows(stereo[ch], wins)
+            prints[label] = tuple(float(v) for v in _normalise(emb.mean(axis=0)))
+        if progress is not None:
+            progress(float(ch + 1), 2.0)
+    turns.sort(key=lambda t: (t.start, t.speaker))
+    return Diarization(tuple(turns), prints, "channels")
+
+
+def _speaker_at(start: float, end: float, turns: Sequence[Turn]) -> str | None:
+    """The speaker of the turn overlapping [start, end] most, else of the nearest turn."""
+    best, best_overlap, best_dist = None, 0.0, np.inf
+    for t in turns:
+        overlap = min(end, t.end) - max(start, t.start)
+        if overlap > best_overlap:
+            best, best_overlap = t.speaker, overlap
+        elif best_overlap <= 0:
+            dist = max(t.start - end, start - t.end, 0.0)
+            if dist < best_dist:
+                best, best_dist = t.speaker, dist
+    return best
+
+
+def assign_speakers(segments: Sequence[Segment], diar: Diarization) -> tuple[Segment, ...]:
+    """Label every word with a speaker and split segments where the speaker changes.
+
+    Each word takes the speaker of the turn it overlaps most (else the nearest turn); a
+    segment of a per-channel transcript takes its channel's party. A segment whose words
+    change speaker is split there; the pieces get start, end and text from their words, and
+    keep the other fields. Segments are renumbered from 0.
+    """
+    turns = sorted(diar.turns, key=lambda t: t.start)
+    out: list[Segment] = []
+    for seg in segments:
+        if diar.method == "channels" and seg.channel is not None:
+            label = f"S{seg.channel + 1}"
+            out.append(replace(seg, speaker=label,
+                               words=tuple(replace(w, speaker=label) for w in seg.words)))
+            continue
+        if not seg.words:
+            out.append(replace(seg, speaker=_speaker_at(seg.start, seg.end, turns)))
+            continue
+        words = [replace(w, speaker=_speaker_at(w.start, w.end, turns)) for w in seg.words]
+        runs: list[list[Word]] = []
+        for w in words:
+            if runs and runs[-1][-1].speaker == w.speaker:
+                runs[-1].append(w)
+            else:
+                runs.append([w])
+        if len(runs) == 1:
+            out.append(replace(seg, speaker=words[0].speaker, words=tuple(words)))
+            continue
+        for run in runs:
+            out.append(replace(seg, start=run[0].start, end=run[-1].end,
+                               text=" ".join(w.text.strip() for w in run),
+                               words=tuple(run), speaker=run[0].speaker))
+    return tuple(replace(s, id=i) for i, s in enumerate(out))
+
+
+def speaker_table(segments: Sequence[Segment], diar: Diarization) -> tuple[Speaker, ...]:
+    """One :class:`Speaker` per label: talk time (from the turns), number of turns (maximal
+    runs of consecutive segments by the speaker) and voiceprint, in order of first appearance."""
+    labels = list(diar.speakers)
+    labels += [s.speaker for s in segments if s.speaker and s.speaker not in labels]
+    runs: dict[str, int] = {}
+    prev = None
+    for s in segments:
+        if s.speaker and s.speaker != prev:
+            runs[s.speaker] = runs.get(s.speaker, 0) + 1
+        prev = s.speaker
+    out = []
+    for label in dict.fromkeys(labels):
+        talk = sum(t.end - t.start for t in diar.turns if t.speaker == label)
+        channel = int(label[1:]) - 1 if diar.method == "channels" else None
+        out.append(Speaker(label=label, talk_time=round(talk, 3), turns=runs.get(label, 0),
+                           voiceprint=tuple(diar.voiceprints.get(label, ())), channel=channel))
+    return tuple(out)
+
+
+def match(voiceprint: Sequence[float], candidates: Iterable[tuple[K, Sequence[float]]]
+          ) -> list[tuple[K, float]]:
+    """Rank candidate voiceprints by cosine similarity to ``voiceprint``, best first.
+
+    Candidates with an empty voiceprint are skipped.
+    """
+    scored = [(key, voice.similarity(voiceprint, vp)) for key, vp in candidates if len(vp)]
+    return sorted(scored, key=lambda kv: -kv[1])

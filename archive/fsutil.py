@@ -6,11 +6,12 @@ import errno
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO, Callable, Iterable, Iterator
 
 from .errors import ArchiveReadOnly, DiskFull, LockTimeout
 
@@ -29,16 +30,28 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _translate(e: OSError, path: Path) -> Exception:
-    if e.errno == errno.ENOSPC:
-        return DiskFull(f"disk full while writing {path.name}; nothing was changed")
+def translate_os_error(e: OSError, path: Path) -> Exception:
+    """The ArchiveError for a failed write (disk full, read-only), else ``e`` itself."""
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFull(f"disk full while writing {path.name} (no space left on the archive's "
+                        "disk); free some space and run the command again")
     if e.errno in (errno.EACCES, errno.EROFS, errno.EPERM):
         return ArchiveReadOnly(f"cannot write {path.parent}: {e.strerror}")
     return e
 
 
+_translate = translate_os_error
+
+
+#: Temporary files of :func:`atomic_write_bytes`: ``.<name>.<pid>.<ns>.tmp``.
+_TMP = re.compile(r"^\..+\.(\d+)\.\d+\.tmp$")
+
+
 def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never half.
+
+    A crash leaves at most a hidden ``.<name>.<pid>.<ns>.tmp`` beside it, which
+    :func:`sweep_temp_files` removes.
 
     Raises:
         DiskFull: When the disk fills up (the old file is left untouched).
@@ -232,11 +245,58 @@ def sweep_staging(root: Path) -> list[Path]:
     for d in root.iterdir():
         if not d.is_dir():
             continue
-        if d.name.startswith(".new-") and time.time() - d.stat().st_mtime < 3600:
-            continue
+        if d.name.startswith(".new-"):
+            # Between mkdir and lock: young ones may belong to a live process.
+            pid = d.name[5:].split("-")[0]
+            alive = not pid.isdigit() or pid_alive(int(pid))
+            try:
+                young = time.time() - d.stat().st_mtime < 3600
+            except OSError:
+                continue
+            if alive and young:
+                continue
         lock = FileLock(d / ".lock")
         if lock.try_acquire():
             lock.release()
             remove_tree(d)
             removed.append(d)
+    return removed
+
+
+def pid_alive(pid: int) -> bool:
+    """True if a process with this id exists (on this machine)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_temp_files(folders: Iterable[Path]) -> list[Path]:
+    """Remove temporary files of atomic writes whose writing process is gone.
+
+    Only the given folders are searched (not recursively). Returns what was removed.
+    """
+    removed: list[Path] = []
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for e in entries:
+            m = _TMP.match(e.name)
+            if not m or not e.is_file(follow_symlinks=False):
+                continue
+            pid = int(m.group(1))
+            if pid == os.getpid() or pid_alive(pid):
+                continue  # still being written
+            try:
+                os.unlink(e.path)
+                removed.append(Path(e.path))
+            except OSError:
+                pass
     return removed

@@ -104,7 +104,8 @@ def _bigram(x: str, y: str, tail: bool = False) -> str:
 
     Collisions only add candidates, which the stored words then reject.
     """
-    return f"{zlib.crc32(('~' if tail else '') .encode() + x.encode() + b'|' + y.encode()) & (_BUCKETS - 1):05x}"
+    key = ("~" if tail else "") + x + "|" + y
+    return f"{zlib.crc32(key.encode()) & (_BUCKETS - 1):05x}"
 
 
 def _words_of(words: str) -> list[str]:
@@ -518,8 +519,9 @@ class Index:
         a, b = (idx[span[0]], idx[span[1]]) if span else (0, own - 1)
         times = _unpack_times(base, raw, len(words))
         ctx = (before.split() + words[:a])[-CONTEXT:]
-        return Hit(recording_id=rid, title=title, speaker=(per_word[a] if per_word else None) or spk, start=times[2 * a], end=times[2 * b + 1],
-                   text=" ".join(words[a:b + 1]), before=" ".join(ctx),
+        speaker = (per_word[a] if per_word else None) or spk
+        return Hit(recording_id=rid, title=title, speaker=speaker, start=times[2 * a],
+                   end=times[2 * b + 1], text=" ".join(words[a:b + 1]), before=" ".join(ctx),
                    after=" ".join(words[b + 1:b + 1 + CONTEXT]), score=float(score),
                    segment_id=seg, revision=rev, language=lang, translation=kind == "t")
 
@@ -545,7 +547,8 @@ class Index:
             terms = _fuzzy(r, t, dist) if dist else {t}
             parts += [Term("text", x, boost=2.0 if x == t else 1.0) for x in terms]
         for x, y in zip(norms, norms[1:]):
-            parts += [Term("bi", _bigram(x, y), boost=2.0), Term("bi", _bigram(x, y, True), boost=2.0)]
+            parts += [Term("bi", _bigram(x, y), boost=2.0),
+                      Term("bi", _bigram(x, y, True), boost=2.0)]
         q = _restrict(Or(parts), translation)
         out = []
         for score, docnum in s.search(q, limit=limit * (2 if translation is False else 1)).top_n:
@@ -566,8 +569,7 @@ def _meta_match(f: Q.Filter | Q.DateRange, meta: tuple, speaker: str | None) -> 
     from fnmatch import fnmatchcase
     _, rid, title, source, tags, recorded, _lang = meta
     if isinstance(f, Q.DateRange):
-        k = Q.date_key(recorded)
-        return k is not None and f.lo <= k <= f.hi
+        return Q.date_in(Q.date_key(recorded), f)
     if f.field == "recording":
         return rid.startswith(f.values[0])
     tokens = {"title": _words_of(title), "source": _words_of(source or ""),

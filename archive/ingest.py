@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from . import __version__, audio
-from .errors import AlreadyArchived, ArchiveError, InputError
+from .errors import AlreadyArchived, ArchiveError, AudioDecodeError, InputError
 from .fsutil import copy_hashing, sha256_path, staging_dir
 from .models import Recording, Segment, Speaker, Transcript
 from .provenance import infer_date
@@ -89,6 +89,8 @@ def walk(paths: Iterable[Path]) -> Iterator[Path]:
 
 def _check_input(path: Path) -> None:
     if not path.exists():
+        if path.is_symlink():
+            raise InputError(f"{path}: broken or looping symbolic link")
         raise InputError(f"{path}: no such file")
     if not path.is_file():
         raise InputError(f"{path}: not a regular file")
@@ -123,9 +125,13 @@ class Ingest:
         info = audio.probe(staged, name=filename)
         stereo = info.channels >= 2
         pcm = audio.decode(staged, stereo=stereo, name=filename)
-        by_channel = stereo and opts.diarize and audio.is_distinct_stereo(pcm)
+        by_channel = bool(stereo and opts.diarize and audio.is_distinct_stereo(pcm))
         mono = pcm.mean(axis=0) if pcm.ndim == 2 else pcm
         duration = mono.shape[-1] / audio.SAMPLE_RATE
+        if info.duration - duration > max(2.0, 0.2 * info.duration):
+            raise AudioDecodeError(
+                f"{filename}: truncated or damaged: it announces {info.duration:.1f} s of audio "
+                f"but only {duration:.1f} s can be decoded; nothing was added")
 
         model = transcribe.resolve_model(opts.model)
 
@@ -219,19 +225,24 @@ class Ingest:
         """
         path = Path(path)
         _check_input(path)
+        # A name that is not valid UTF-8 is kept readable (U+FFFD) in the catalog.
+        name = os.fsencode(path.name).decode("utf-8", "replace")
         try:
             rid = sha256_path(path)
         except OSError as e:
-            raise InputError(f"{path.name}: cannot read: {e.strerror}") from None
+            raise InputError(f"{name}: cannot read: {e.strerror}") from None
         if self.store.has(rid):
-            raise AlreadyArchived(f"{path.name}: already archived as {rid[:10]}", rid)
+            raise AlreadyArchived(f"{name}: already archived as {rid[:10]}", rid)
         with staging_dir(self.store.staging_root) as st:
             staged = st / f"original{path.suffix.lower()}"
-            with open(path, "rb") as src:
-                got, size = copy_hashing(src, staged)
+            try:
+                with open(path, "rb") as src:
+                    got, size = copy_hashing(src, staged)
+            except (PermissionError, IsADirectoryError) as e:
+                raise InputError(f"{name}: cannot read: {e.strerror}") from None
             if got != rid:
-                raise InputError(f"{path.name}: file changed while it was being read")
-            t, translation = self.analyse(staged, rid, size, path.name, opts, progress)
+                raise InputError(f"{name}: file changed while it was being read")
+            t, translation = self.analyse(staged, rid, size, name, opts, progress)
             if progress:
                 progress("commit", 0, 1)
             self.commit(staged, t, translation, on_wait=on_wait)
@@ -241,30 +252,51 @@ class Ingest:
 
     def commit(self, staged: Path, t: Transcript, translation: Transcript | None, *,
                on_wait: Callable[[str], None] | None = None) -> None:
-        """Store the original, transcript, catalog row, index entry and custody event."""
+        """Store the original, transcript, catalog row, index entry and custody event.
+
+        Journalled (see :mod:`archive.recovery`): if this process dies part-way, the next
+        writer finishes or undoes the add. If a step fails here (disk full, damaged index,
+        interruption), the add is undone at once and the error raised.
+        """
+        from .recovery import rollback_add
         rec = t.recording
+        # Serialise first: a value JSON cannot hold must fail while nothing is written.
+        text = self.store.transcript_text(t)
+        tr_text = self.store.transcript_text(translation) if translation is not None else None
         with self.store.write_lock(on_wait=on_wait):
             if self._recover is not None:
                 self.recovered.extend(self._recover())
             if self.store.has(rec.id):
                 raise AlreadyArchived(f"{rec.filename}: already archived as {rec.short_id}",
                                       rec.id)
-            journal = self.store.journal_begin("add", rec.id, filename=rec.filename)
-            dest = self.store.store_original(staged, rec)
-            self.store.write_transcript(t)
-            if translation is not None:
-                self.store.write_translation(translation)
-            with self.store.transaction() as db:
-                self.store.put_recording(db, rec, t.revision)
-                self.store.put_speakers(db, t)
-            index = self._index_factory()
-            with index.writer() as w:
-                w.remove(rec.id)
-                w.add(t)
+            index = self._index_factory()  # a damaged index fails here, before any write
+            existed = self.store.original_path(rec).exists()
+            journal = self.store.journal_begin("add", rec.id, filename=rec.filename,
+                                               ext=rec.ext, original_existed=existed)
+            try:
+                dest = self.store.store_original(staged, rec)
+                self.store.write_transcript(t, text)
                 if translation is not None:
-                    w.add(translation)
-            CustodyLog(self.store.root / "custody.log").append(
-                "add", rec.id, filename=rec.filename, size=rec.size, sha256=rec.id,
-                stored_as=str(dest.relative_to(self.store.root)), model=rec.model,
-                model_sha256=rec.model_sha256, revision=t.revision)
+                    self.store.write_translation(translation, tr_text)
+                with self.store.transaction() as db:
+                    self.store.put_recording(db, rec, t.revision)
+                    self.store.put_speakers(db, t)
+                with index.writer() as w:
+                    w.remove(rec.id)
+                    w.add(t)
+                    if translation is not None:
+                        w.add(translation)
+                CustodyLog(self.store.root / "custody.log").append(
+                    "add", rec.id, filename=rec.filename, size=rec.size, sha256=rec.id,
+                    stored_as=str(dest.relative_to(self.store.root)), model=rec.model,
+                    model_sha256=rec.model_sha256, revision=t.revision)
+            except BaseException:
+                try:
+                    rollback_add(self.store, self._index_factory,
+                                 {"id": rec.id, "filename": rec.filename,
+                                  "original_existed": existed})
+                    self.store.journal_end(journal)
+                except BaseException:
+                    pass  # the journal stays: the next writer undoes the add
+                raise
             self.store.journal_end(journal)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -38,6 +39,8 @@ class Archive:
         self.root = self.store.root
         self.custody = CustodyLog(self.root / "custody.log")
         self._index: Any = None
+        #: What recovery of interrupted writes did in this process, for the caller to show.
+        self.recovered: list[str] = []
 
     @classmethod
     def init(cls, root: Path | str | None = None) -> "Archive":
@@ -62,11 +65,29 @@ class Archive:
         return Ingest(self.store, self.index, self._recover_locked)
 
     def _recover_locked(self) -> list[str]:
-        from .integrity import recover
+        from .recovery import recover
         actions = recover(self.store, self.index, self.custody)
         if actions:
             self._index = None
+            self.recovered.extend(actions)
         return actions
+
+    def _read_index(self, fn: Callable[[Any], Any]) -> Any:
+        """Run a read on the index, reopening it if a writer's commit replaced files under it.
+
+        A commit by another process deletes the segment files it merged; a reader that
+        opened the index just before sees them vanish. That is not damage: reopen and retry.
+        Only an error that persists on a fresh, unchanged index is reported.
+        """
+        from .errors import IndexCorrupt
+        for attempt in range(6):
+            try:
+                return fn(self.index())
+            except IndexCorrupt:
+                if attempt == 5:
+                    raise
+                self._index = None
+                time.sleep(0.05 * (attempt + 1))
 
     def recover(self, *, on_wait: Callable[[str], None] | None = None) -> list[str]:
         """Finish or roll back writes that a crash interrupted. Returns what was done."""
@@ -142,7 +163,8 @@ class Archive:
     def search(self, query: str, *, limit: int = 20, sort: str = "score",
                translation: bool | None = None) -> list[Hit]:
         """Hits for a query in the archive's query language (see index.py)."""
-        return self.index().search(query, limit=limit, sort=sort, translation=translation)
+        return self._read_index(
+            lambda ix: ix.search(query, limit=limit, sort=sort, translation=translation))
 
     def quote(self, text: str, *, limit: int = 5, min_similarity: float = 0.5) -> list[Hit]:
         """Passages matching a quote as published, even where recognition misheard words."""
@@ -151,7 +173,7 @@ class Archive:
         tokens = normalize(text)
         if not tokens:
             raise BadReference("the quote has no words")
-        candidates = self.index().candidates(tokens, limit=50)
+        candidates = self._read_index(lambda ix: ix.candidates(tokens, limit=50))
         hits: list[Hit] = []
         seen: set[tuple[str, int]] = set()
         transcripts: dict[str, Transcript] = {}
@@ -307,25 +329,55 @@ class Archive:
             self.custody.append("reindex", None, recordings=len(self.store.ids()))
         return n
 
+    # ------------------------------------------------------------ speakers
+    def rename_speaker(self, ref: str, who: str, name: str | None, *,
+                       on_wait: Callable[[str], None] | None = None) -> tuple[Transcript, list]:
+        """Name speaker ``who`` (label or current name); returns the new revision and
+        likely same-voice speakers in other recordings (suggestions, never applied)."""
+        from . import speakers
+        return speakers.rename(self.store, self.index, self.custody, self.resolve(ref), who,
+                               name, recover=self._recover_locked, on_wait=on_wait)
+
+    def merge_speakers(self, ref: str, src: str, dst: str, *,
+                       on_wait: Callable[[str], None] | None = None) -> Transcript:
+        """Fold speaker ``src`` into ``dst`` as a new revision."""
+        from . import speakers
+        return speakers.merge(self.store, self.index, self.custody, self.resolve(ref), src,
+                              dst, recover=self._recover_locked, on_wait=on_wait)
+
+    def match_speaker(self, ref: str, who: str, *, limit: int = 10) -> list:
+        """Other recordings' speakers ranked by voice similarity to ``who``."""
+        from . import speakers
+        return speakers.matches(self.store, self.transcript(ref), who, limit=limit)
+
     # ------------------------------------------------------------ integrity
     def verify(self, *, repair: bool = False,
-               progress: Callable[[float, float], None] | None = None) -> Any:
+               progress: Callable[[float, float], None] | None = None,
+               on_wait: Callable[[str], None] | None = None) -> Any:
         """Re-hash every original and check catalog, transcripts, index and custody log.
 
-        With ``repair``, first finish interrupted writes and rebuild what the transcripts
-        can rebuild (never touching originals), then check again.
+        On a writable archive, interrupted writes are first finished or undone (the report's
+        ``recovered`` says how). With ``repair``, what the transcripts can rebuild is then
+        rebuilt (never touching originals' bytes) and everything checked again.
+
+        Raises:
+            ArchiveReadOnly: With ``repair`` on a read-only archive.
         """
+        from .integrity import repair as do_repair
         from .integrity import verify
+        lock = self.store.write_lock(on_wait=on_wait) if self.store.writable or repair else None
+        fixed: list[str] = []
+        recovered: list[str] = []
         if repair:
-            from .integrity import repair as do_repair
-            with self.store.write_lock():
-                fixed = self._recover_locked()
-                fixed += do_repair(self.store, self.index, self.custody)
+            with self.store.write_lock(on_wait=on_wait):
+                recovered = self._recover_locked()
+                fixed = do_repair(self.store, self.index, self.custody)
                 self._index = None
-            rep = verify(self.store, self.index, self.custody, progress=progress)
-            rep.repaired.extend(fixed)
-            return rep
-        return verify(self.store, self.index, self.custody, progress=progress)
+        rep = verify(self.store, self.index, self.custody, lock=lock,
+                     recover_fn=self._recover_locked, progress=progress)
+        rep.recovered[:0] = recovered
+        rep.repaired.extend(fixed)
+        return rep
 
     def remove(self, ref: str, *, reason: str, purge: bool = False,
                on_wait: Callable[[str], None] | None = None) -> Path | None:

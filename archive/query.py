@@ -18,6 +18,14 @@ Syntax::
     recording:3fa9c2             recording id prefix (hex)
     title:budget  source:telegram  lang:de  tag:ukraine  tag:"human rights"
     recorded:2022-04-01  recorded:2022-03..2022-04  recorded:2022-03..  recorded:..2021
+
+Semantics: each segment is one searchable unit. Words (and AND/OR/NOT) match the segment's
+own words; a phrase must start in the segment and may run on into the following words, so
+a quote split across two segments is still found (once). ``title:``/``source:`` with
+several words need all of them; a quoted ``speaker:`` or ``tag:`` value must equal the
+whole name or tag. A recording date known only to the month (or year) matches ranges that
+contain that whole month (or year). Malformed queries raise :class:`QueryError` with a
+one-line message.
 """
 
 from __future__ import annotations
@@ -102,7 +110,8 @@ def normalize(text: str, *, wild: bool = False) -> str:
         text: A word as recognised or typed.
         wild: Keep ``*`` and ``?`` (for query patterns).
     """
-    t = unicodedata.normalize("NFKC", text).casefold().replace("\u2019", "'").replace("\u2018", "'")
+    t = unicodedata.normalize("NFKC", text).casefold()
+    t = t.replace("\u2019", "'").replace("\u2018", "'")
     t = "".join(t.split())
     keep = (lambda c: unicodedata.category(c)[0] in _KEEP or c in "*?") if wild else \
         (lambda c: unicodedata.category(c)[0] in _KEEP)
@@ -126,6 +135,17 @@ def date_key(iso: str | None) -> int | None:
         return None
     y, mo, d = m.group(1), m.group(2) or 0, m.group(3) or 0
     return int(y) * 10000 + int(mo) * 100 + int(d)
+
+
+def date_in(key: int | None, r: DateRange) -> bool:
+    """Whether a recording date (from :func:`date_key`) lies wholly inside a range.
+
+    A date known only to the month (or year) must have that whole month (or year) inside.
+    """
+    if key is None:
+        return False
+    hi = key + 99 if key % 10000 and not key % 100 else key + 9999 if not key % 10000 else key
+    return r.lo <= key and hi <= r.hi
 
 
 def _date_bound(text: str, high: bool) -> int:
@@ -450,7 +470,8 @@ def locate(node: Node, tokens: Sequence[str], n_own: int,
             span = _cover(r) if r else None
             if span is None:
                 plain = plain if plain is not None else r
-            elif best is None or (span[0], span[1] - span[0]) < (best[0][0], best[0][1] - best[0][0]):
+            elif best is None or (span[0], span[1] - span[0]) < (best[0][0],
+                                                                  best[0][1] - best[0][0]):
                 best = (span, r)
         return best[1] if best else plain
 

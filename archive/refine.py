@@ -46,6 +46,10 @@ MAX_SPILL = 0.15
 MAX_RUN_ON = 0.3
 #: Furthest an edge sitting in speech is moved out to where that speech began, seconds.
 MAX_REACH = 0.5
+#: A word lying wholly in a pause at least this long may be moved out of it, seconds.
+MIN_GAP = 0.3
+#: Noise floors below this (digital silence) are raised to it, dBFS: -80 dBFS is not speech.
+MIN_FLOOR_DB = -75.0
 #: Shortest word kept after refinement, seconds.
 MIN_WORD = 0.03
 
@@ -108,8 +112,11 @@ def refine_words(audio: np.ndarray, segments: Sequence[Segment], *,
     neighbouring word followed by a pause. Then an onset that sits in speech which began,
     after a pause, up to :data:`MAX_REACH` seconds earlier and after the previous word ended
     moves back to where that speech began (small models put the first word of a sentence
-    late); offsets likewise forward. A word with no speech in its window is left as it is.
-    Segment start and end then follow their first and last words.
+    late); offsets likewise forward. A word with no speech in its window at all, that sits in
+    a pause of :data:`MIN_GAP` seconds or more, is moved to the speech after it (the first
+    word of a sentence, put in the silence before) or before it, whichever is nearer and at
+    most :data:`MAX_REACH` away; other words without speech are left as they are. Segment
+    start and end then follow their first and last words.
 
     Args:
         audio: 16 kHz mono samples the segments were transcribed from.
@@ -124,7 +131,7 @@ def refine_words(audio: np.ndarray, segments: Sequence[Segment], *,
         levels = frame_levels(audio)
     duration = len(audio) / SAMPLE_RATE
     smooth = _smooth(levels)
-    floor = noise_floor(smooth)
+    floor = np.maximum(noise_floor(smooth), MIN_FLOOR_DB)
     active = _drop_blips(smooth > floor + RISE_DB, int(round(MIN_SOUND / FRAME)))
     edge = smooth > floor + EDGE_DB
     # Stretches of speech: active frames, joined across dips that are short or not quiet
@@ -132,6 +139,7 @@ def refine_words(audio: np.ndarray, segments: Sequence[Segment], *,
     speech = _fill_gaps(active, smooth < floor + PAUSE_DB, int(round(MIN_PAUSE / FRAME)))
     flat = [w for seg in segments for w in seg.words]
     spans = [_shrink(w.start, w.end, speech, edge) for w in flat]
+    spans = _relocate(spans, speech, edge)
     spans = _reach(spans, speech, edge)
     out: list[Segment] = []
     k = 0
@@ -229,6 +237,39 @@ def _spill(length: int, span: int, runs_on: bool) -> bool:
     return bool(runs_on) and length <= min(MAX_RUN_ON / FRAME, 0.4 * span)
 
 
+def _relocate(spans: list[tuple[float, float]], speech: np.ndarray,
+              edge: np.ndarray) -> list[tuple[float, float]]:
+    """Move words lying wholly in a pause to the nearer speech (see :func:`refine_words`)."""
+    n = len(speech)
+    reach = int(round(MAX_REACH / FRAME))
+    out = list(spans)
+    for i, (start, end) in enumerate(spans):
+        a, b = max(0, int(round(start / FRAME))), min(n, int(round(end / FRAME)))
+        if b - a < 1 or speech[a:b].any():
+            continue
+        before = np.nonzero(speech[max(0, a - reach):a])[0]
+        after = np.nonzero(speech[b:b + reach])[0]
+        p = max(0, a - reach) + int(before[-1]) + 1 if len(before) else None  # speech ends
+        q = b + int(after[0]) if len(after) else None  # speech starts
+        pause = (q if q is not None else n) - (p if p is not None else 0)
+        if pause < MIN_GAP / FRAME or (p is None and q is None):
+            continue
+        dur = end - start
+        if q is not None and (p is None or q - b <= a - p):
+            new_start = _walk(q, -1, max(b, q - int(MAX_WALK / FRAME)), edge) * FRAME
+            limit = out[i + 1][1] - MIN_WORD if i + 1 < len(out) else n * FRAME
+            new_end = min(new_start + dur, limit)
+            if new_end - new_start >= MIN_WORD:
+                out[i] = (new_start, new_end)
+        elif p is not None:
+            new_end = _walk(p, 1, min(a, p + int(MAX_WALK / FRAME)), edge) * FRAME
+            floor = out[i - 1][1] if i else 0.0
+            new_start = max(new_end - dur, floor)
+            if new_end - new_start >= MIN_WORD:
+                out[i] = (new_start, new_end)
+    return out
+
+
 def _reach(spans: list[tuple[float, float]], speech: np.ndarray,
            edge: np.ndarray) -> list[tuple[float, float]]:
     """Extend edges into speech that no word claims (see :func:`refine_words`)."""
@@ -309,13 +350,14 @@ def clip_segment(seg: Segment, a: float, b: float) -> Segment:
 
 # --- hallucination screening ------------------------------------------------------------------
 
-#: Band energy (dBFS, 90th percentile of 10 ms frames) below which nothing is audible.
+#: Level (dBFS above 150 Hz, 90th percentile of 10 ms frames) below which nothing is audible.
 SILENT_DB = -65.0
 #: Spread (90th minus 10th percentile of frame levels, dB) below which a stretch holds no
-#: syllabic modulation at all: digital silence, hiss or hum, never speech.
+#: syllabic modulation at all: steady hiss or hum, not speech.
 FLAT_DB = 4.0
 #: Speech must rise this far (dB) above the recording's noise floor to count as clearly there.
 CLEAR_DB = 10.0
+#: Whisper's own thresholds, as in its decoding fallback and no-speech skip.
 NO_SPEECH_PROB = 0.6
 NO_SPEECH_LOGPROB = -0.5
 LOW_LOGPROB = -1.0
@@ -352,10 +394,11 @@ def screen_segments(segments: Sequence[Segment], audio: np.ndarray, *,
                     levels: np.ndarray | None = None) -> tuple[list[Segment], list[Segment]]:
     """Drop text written over silence and flag likely hallucinations.
 
-    A segment is dropped when the audio under it is inaudible or flat (no speech modulation
-    at all), or when it is one of Whisper's stock silence phrases ("Thank you.", "Subtitles
-    by…") and the audio under it barely rises above the noise floor. Kept segments get
-    ``flags`` from :data:`archive.models.HALLUCINATION_FLAGS`.
+    A segment is dropped when the audio under it is inaudible, or when it is one of
+    Whisper's stock silence phrases ("Thank you.", "Subtitles by…") and the audio under it
+    is flat (no speech modulation) or barely rises above the noise floor. Other text is never
+    dropped: kept segments get ``flags`` from :data:`archive.models.HALLUCINATION_FLAGS`,
+    ``no_speech`` also when the audio under them is flat.
 
     Args:
         segments: Segments in time order, as the model gave them.
@@ -367,7 +410,7 @@ def screen_segments(segments: Sequence[Segment], audio: np.ndarray, *,
     """
     if levels is None:
         levels = frame_levels(audio)
-    floor = float(np.percentile(levels, 10)) if len(levels) else 0.0
+    floor = max(float(np.percentile(levels, 10)), MIN_FLOOR_DB) if len(levels) else 0.0
     kept: list[Segment] = []
     dropped: list[Segment] = []
     prev: list[str] = []
@@ -378,12 +421,13 @@ def screen_segments(segments: Sequence[Segment], audio: np.ndarray, *,
         spread = high - float(np.percentile(lv, 10)) if len(lv) else 0.0
         words = _norm_words(seg.text)
         stock = bool(_STOCK.match(" ".join(words)))
-        if (high < SILENT_DB or spread < FLAT_DB
-                or (stock and high - floor < CLEAR_DB)):
+        flat = spread < FLAT_DB
+        if high < SILENT_DB or (stock and (flat or high - floor < CLEAR_DB)):
             dropped.append(seg)
             continue
         flags = []
-        if seg.no_speech_prob > NO_SPEECH_PROB and seg.avg_logprob < NO_SPEECH_LOGPROB:
+        if flat or (seg.no_speech_prob > NO_SPEECH_PROB
+                    and seg.avg_logprob < NO_SPEECH_LOGPROB):
             flags.append("no_speech")
         if seg.compression_ratio > MAX_COMPRESSION:
             flags.append("compression")

@@ -20,29 +20,66 @@ from .timecode import hms, mss
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-_]?)")
 # C0/C1 controls, and Unicode bidi overrides that could make a quote read backwards.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def clean(value: Any) -> str:
     """A string safe to show on one line: escape sequences and control characters removed
-    (line breaks and tabs become spaces)."""
+    (line breaks and tabs become spaces; undecodable bytes of file names become U+FFFD)."""
     s = "" if value is None else str(value)
     s = _ANSI.sub("", s)
     s = re.sub(r"[\t\r\n]+", " ", s)
-    return _CONTROL.sub("", s)
+    s = _CONTROL.sub("", s)
+    if _SURROGATE.search(s):
+        try:
+            s = s.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        except UnicodeEncodeError:
+            s = _SURROGATE.sub("\ufffd", s)
+    return s
 
 
-def recordings_table(recs: Sequence[Recording]) -> Table:
-    """The ``archive list`` table."""
-    t = Table(show_lines=False, header_style="bold")
-    for col in ("id", "title", "recorded", "duration", "lang", "speakers", "tags", "source"):
-        t.add_column(col, overflow="fold")
+def clean_block(text: str) -> str:
+    """Multi-line text safe for a terminal: each line as :func:`clean`, line breaks kept."""
+    return "\n".join(clean(line) for line in text.split("\n"))
+
+
+def safe_json(obj: Any) -> str:
+    """JSON (indented, UTF-8) that cannot drive a terminal: besides the C0 controls that JSON
+    always escapes, DEL, C1 controls (``\\x9b`` is a one-byte CSI) and bidi overrides are
+    written as ``\\uXXXX`` escapes. The data is unchanged for any JSON reader."""
+    import json
+    text = json.dumps(obj, ensure_ascii=False, indent=2)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def recordings_table(recs: Sequence[Recording],
+                     speakers: dict[str, int] | None = None) -> Table:
+    """The ``archive list`` table; inferred dates are marked with ``~``; empty optional
+    columns (tags, source) are left out so titles get the room."""
+    rows, inferred = [], False
     for r in recs:
-        date = clean(r.recorded or "")
+        date = clean(r.recorded or "").replace("T", " ")[:16]
         if r.recorded and r.recorded_inferred:
-            date += f" (inferred: {r.recorded_basis})"
-        t.add_row(Text(r.short_id, style="cyan"), Text(clean(r.title)), Text(date),
-                  mss(r.duration), Text(clean(r.language or "")), "",
-                  Text(clean(", ".join(r.tags))), Text(clean(r.source or "")))
+            date, inferred = "~" + date, True
+        n = (speakers or {}).get(r.id)
+        rows.append([r.short_id, Text(clean(r.title)), Text(date), mss(r.duration),
+                     Text(clean(r.language or "")), str(n) if n else "",
+                     Text(clean(", ".join(r.tags))), Text(clean(r.source or ""))])
+    cols = [("id", dict(no_wrap=True, style="cyan")),
+            ("title", dict(overflow="fold", ratio=3, min_width=16)),
+            ("recorded", dict(no_wrap=True)), ("length", dict(no_wrap=True, justify="right")),
+            ("lang", dict(no_wrap=True)), ("spk", dict(no_wrap=True, justify="right")),
+            ("tags", dict(overflow="fold", ratio=1)), ("source", dict(overflow="fold", ratio=1))]
+    keep = [i for i, (name, _) in enumerate(cols)
+            if name not in ("tags", "source") or any(str(row[i]) for row in rows)]
+    t = Table(header_style="bold", caption_justify="left")
+    for i in keep:
+        t.add_column(cols[i][0], **cols[i][1])
+    for row in rows:
+        t.add_row(*[row[i] for i in keep])
+    if inferred:
+        t.caption = "~ date inferred from the file name or container tags"
     return t
 
 
@@ -94,12 +131,12 @@ def transcript_view(t: Transcript, *, translation: Transcript | None = None) -> 
 def hits_table(hits: Sequence[Hit], *, quote: bool = False) -> Table:
     """The ``archive search`` table, matched words highlighted."""
     t = Table(header_style="bold", show_lines=True)
-    t.add_column("#", justify="right")
-    t.add_column("recording", overflow="fold")
-    t.add_column("speaker")
-    t.add_column("time")
+    t.add_column("#", justify="right", no_wrap=True)
+    t.add_column("recording", overflow="fold", max_width=22)
+    t.add_column("speaker", overflow="fold", max_width=14)
+    t.add_column("time", no_wrap=True)
     t.add_column("text", overflow="fold", ratio=3)
-    t.add_column("match" if quote else "score", justify="right")
+    t.add_column("match" if quote else "score", justify="right", no_wrap=True)
     for n, h in enumerate(hits, 1):
         rec = Text(clean(h.title))
         rec.append(f"\n{h.short_id}", style="cyan")
@@ -117,7 +154,7 @@ def hits_table(hits: Sequence[Hit], *, quote: bool = False) -> Table:
             snippet.append("  [en translation]", style="green")
         score = f"{h.similarity:.0%}" if quote and h.similarity is not None else f"{h.score:.2f}"
         t.add_row(str(n), rec, Text(clean(h.speaker or "")),
-                  f"[{hms(h.start)}–{hms(h.end)}]", snippet, score)
+                  f"[{hms(h.start)}–\n {hms(h.end)}]", snippet, score)
     return t
 
 

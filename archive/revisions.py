@@ -17,7 +17,7 @@ import numpy as np
 from . import corrections as C
 from .errors import ArchiveError, EditError, ModelError, UsageError
 from .fsutil import atomic_write_text
-from .models import Segment, Transcript, Word
+from .models import Segment, Speaker, Transcript, Word
 from .store import CustodyLog, Store, now_iso, os_user
 from .timecode import mss
 
@@ -347,3 +347,37 @@ def translate(store: Store, index_factory: Callable[[], Any], custody: CustodyLo
     return tr
 
 
+
+
+# ------------------------------------------------------------------ generic revisions
+def write_revision(store: Store, index_factory: Callable[[], Any], custody: CustodyLog,
+                   base: Transcript, segments: Sequence[Segment], speakers: Sequence[Speaker],
+                   *, event: str, note: str, details: dict[str, Any],
+                   recover: Recover = None, on_wait: OnWait = None) -> Transcript:
+    """Write ``base`` changed to new segments/speakers as the next revision: transcript,
+    catalog (revision and speaker rows), index and a custody event, journalled.
+
+    Raises:
+        EditError: If the transcript changed since ``base`` was read.
+    """
+    rid = base.recording.id
+    with store.write_lock(on_wait=on_wait):
+        if recover is not None:
+            recover()
+        cur = store.read_transcript(rid)
+        if cur.revision != base.revision:
+            raise EditError(f"{rid[:10]} changed meanwhile (now revision {cur.revision}); "
+                            "run the command again")
+        rev = max([*store.revisions(rid), base.revision]) + 1
+        new = base.with_segments(tuple(segments), revision=rev, speakers=tuple(speakers),
+                                 created=now_iso(), author=os_user(), note=note)
+        journal = store.journal_begin("edit", rid, revision=rev)
+        store.write_transcript(new)
+        with store.transaction() as db:
+            db.execute("UPDATE recordings SET revision=? WHERE id=?", (rev, rid))
+            store.put_speakers(db, new)
+        _reindex(store, index_factory, new)
+        custody.append(event, rid, revision=rev, base_revision=base.revision, note=note,
+                       sha256=C.transcript_sha256(new), **details)
+        store.journal_end(journal)
+    return new

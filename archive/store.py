@@ -25,15 +25,19 @@ import json
 import os
 import shutil
 import sqlite3
+import tempfile
+import weakref
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 from . import __version__
-from .errors import (AmbiguousId, ArchiveCorrupt, ArchiveNotFound, ArchiveReadOnly,
-                     RecordingNotFound, TranscriptCorrupt, UsageError)
-from .fsutil import FileLock, atomic_write_text, fsync_dir, sweep_staging
+from .errors import (AmbiguousId, ArchiveCorrupt, ArchiveError, ArchiveNotFound,
+                     ArchiveReadOnly, DiskFull, LockTimeout, RecordingNotFound,
+                     TranscriptCorrupt, UsageError)
+from .fsutil import (FileLock, atomic_write_text, fsync_dir, sweep_staging, sweep_temp_files,
+                     translate_os_error)
 from .models import Recording, Transcript
 
 FORMAT = 1
@@ -107,6 +111,21 @@ CREATE TABLE IF NOT EXISTS verified (
 """
 
 
+def sqlite_error(e: sqlite3.Error) -> ArchiveError:
+    """The ArchiveError for a failed catalog operation."""
+    name = getattr(e, "sqlite_errorname", "") or ""
+    msg = str(e)
+    if name == "SQLITE_FULL" or "disk is full" in msg:
+        return DiskFull("disk full while writing catalog.sqlite; nothing was changed; free "
+                        "some space and run the command again")
+    if name.startswith("SQLITE_READONLY") or "readonly" in msg:
+        return ArchiveReadOnly(f"catalog.sqlite cannot be written ({msg})")
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in msg:
+        return LockTimeout("catalog.sqlite stayed locked by another archive process; "
+                           "try again later")
+    return ArchiveCorrupt(f"catalog.sqlite: {msg} (run `archive verify`)")
+
+
 class Store:
     """An archive folder on disk.
 
@@ -177,35 +196,101 @@ class Store:
         return self.root / "history" / rid
 
     # ----------------------------------------------------------------- catalog
+    @property
+    def writable(self) -> bool:
+        """True if this process may write the archive folder."""
+        return os.access(self.root, os.W_OK)
+
     def connect(self) -> sqlite3.Connection:
-        """The catalog connection (WAL mode, waits up to 30 s for a busy database)."""
+        """The catalog connection (WAL mode, waits up to 30 s for a busy database).
+
+        On a read-only archive the catalog is opened read-only (see :meth:`_connect_ro`).
+
+        Raises:
+            ArchiveCorrupt: If the catalog cannot be opened.
+        """
         if self._db is None:
             path = self.root / "catalog.sqlite"
             try:
-                db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
-                db.execute("PRAGMA busy_timeout=30000")
-                if os.access(self.root, os.W_OK):
+                if self.writable:
+                    db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+                    db.execute("PRAGMA busy_timeout=30000")
                     db.execute("PRAGMA journal_mode=WAL")
                     db.execute("PRAGMA synchronous=FULL")
                     db.executescript(_SCHEMA)
+                else:
+                    db = self._connect_ro(path)
                 db.execute("PRAGMA foreign_keys=ON")
-            except sqlite3.DatabaseError as e:
-                raise ArchiveCorrupt(f"catalog.sqlite: {e}") from None
+            except sqlite3.Error as e:
+                raise sqlite_error(e) from None
             self._db = db
         return self._db
 
+    def _connect_ro(self, path: Path) -> sqlite3.Connection:
+        """Open the catalog of an archive this process cannot write.
+
+        A WAL database normally needs its ``-shm`` file to be writable. Without a ``-wal``
+        file the database file alone is complete and is opened as immutable; with one, it is
+        opened read-only if possible, else a private copy is read (so committed transactions
+        still in the WAL are seen).
+        """
+        if not path.is_file():
+            raise ArchiveCorrupt(f"{path} is missing")
+        wal = path.with_name(path.name + "-wal")
+        if not wal.exists() or wal.stat().st_size == 0:
+            return sqlite3.connect(f"{path.as_uri()}?immutable=1", uri=True,
+                                   isolation_level=None)
+        try:
+            db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=30.0,
+                                 isolation_level=None)
+            db.execute("SELECT count(*) FROM recordings").fetchone()
+            return db
+        except sqlite3.OperationalError:
+            pass
+        tmp = Path(tempfile.mkdtemp(prefix="archive-catalog-"))
+        weakref.finalize(self, shutil.rmtree, tmp, True)
+        for p in (path, wal):
+            shutil.copyfile(p, tmp / p.name)
+        return sqlite3.connect(tmp / path.name, isolation_level=None)
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self.connect().execute(sql, params).fetchall()
+        except sqlite3.Error as e:
+            raise sqlite_error(e) from None
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A catalog write transaction, committed on success and rolled back on error."""
+        """A catalog write transaction, committed on success and rolled back on error.
+
+        Raises:
+            DiskFull, ArchiveReadOnly, LockTimeout, ArchiveCorrupt: For catalog failures
+                (nothing is then changed).
+        """
         db = self.connect()
-        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as e:
+            raise sqlite_error(e) from None
         try:
             yield db
-        except BaseException:
-            db.execute("ROLLBACK")
+        except BaseException as e:
+            try:
+                db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # sqlite rolled back by itself (e.g. after SQLITE_FULL)
+            if isinstance(e, sqlite3.Error):
+                raise sqlite_error(e) from None
             raise
         else:
-            db.execute("COMMIT")
+            try:
+                db.execute("COMMIT")
+            except sqlite3.Error as e:
+                try:
+                    db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                raise sqlite_error(e) from None
 
     def put_recording(self, db: sqlite3.Connection, rec: Recording, revision: int) -> None:
         """Insert or replace a recording row (inside a transaction)."""
@@ -227,8 +312,7 @@ class Store:
         db.execute("DELETE FROM recordings WHERE id=?", (rid,))
 
     def has(self, rid: str) -> bool:
-        return self.connect().execute(
-            "SELECT 1 FROM recordings WHERE id=?", (rid,)).fetchone() is not None
+        return bool(self._rows("SELECT 1 FROM recordings WHERE id=?", (rid,)))
 
     def get(self, rid: str) -> Recording:
         """The catalog's record for a full id.
@@ -236,25 +320,23 @@ class Store:
         Raises:
             RecordingNotFound: If there is none.
         """
-        row = self.connect().execute("SELECT data FROM recordings WHERE id=?",
-                                     (rid,)).fetchone()
+        rows = self._rows("SELECT data FROM recordings WHERE id=?", (rid,))
+        row = rows[0] if rows else None
         if row is None:
             raise RecordingNotFound(f"no recording {rid[:10]} in the archive")
         return Recording.from_json(json.loads(row[0]))
 
     def revision(self, rid: str) -> int:
-        row = self.connect().execute("SELECT revision FROM recordings WHERE id=?",
-                                     (rid,)).fetchone()
-        return int(row[0]) if row else 0
+        rows = self._rows("SELECT revision FROM recordings WHERE id=?", (rid,))
+        return int(rows[0][0]) if rows else 0
 
     def recordings(self) -> list[Recording]:
         """All recordings, oldest added first."""
-        rows = self.connect().execute(
-            "SELECT data FROM recordings ORDER BY added, id").fetchall()
+        rows = self._rows("SELECT data FROM recordings ORDER BY added, id")
         return [Recording.from_json(json.loads(r[0])) for r in rows]
 
     def ids(self) -> set[str]:
-        return {r[0] for r in self.connect().execute("SELECT id FROM recordings")}
+        return {r[0] for r in self._rows("SELECT id FROM recordings")}
 
     def resolve(self, prefix: str) -> str:
         """Full id for an id or unique prefix (at least 4 hex digits), as git does.
@@ -267,9 +349,8 @@ class Store:
         p = prefix.strip().lower()
         if len(p) < 4 or any(c not in "0123456789abcdef" for c in p):
             raise UsageError(f"not a recording id: {prefix!r} (give at least 4 hex digits)")
-        rows = self.connect().execute(
-            "SELECT id FROM recordings WHERE id >= ? AND id < ? LIMIT 3",
-            (p, p + "g")).fetchall()
+        rows = self._rows("SELECT id FROM recordings WHERE id >= ? AND id < ? LIMIT 3",
+                          (p, p + "g"))
         if not rows:
             raise RecordingNotFound(f"no recording matches {prefix!r}")
         if len(rows) > 1:
@@ -279,7 +360,7 @@ class Store:
 
     def voiceprints(self) -> list[tuple[str, str, str | None, list[float]]]:
         """(recording id, label, name, voiceprint) for every speaker in the archive."""
-        return [(r[0], r[1], r[2], json.loads(r[3])) for r in self.connect().execute(
+        return [(r[0], r[1], r[2], json.loads(r[3])) for r in self._rows(
             "SELECT recording_id, label, name, voiceprint FROM speakers")]
 
     # ----------------------------------------------------------------- transcripts
@@ -321,19 +402,36 @@ class Store:
             return []
         return sorted(int(p.stem[1:]) for p in d.glob("r[0-9][0-9][0-9][0-9].json"))
 
-    def write_transcript(self, t: Transcript) -> None:
-        """Write a revision to history and make it current, both atomically."""
+    @staticmethod
+    def transcript_text(t: Transcript) -> str:
+        """A transcript (or translation) exactly as it is written to disk.
+
+        Raises:
+            TypeError, ValueError: If it holds a value JSON cannot represent.
+        """
+        return dumps_pretty(t.to_json()) + "\n"
+
+    def write_transcript(self, t: Transcript, text: str | None = None) -> None:
+        """Write a revision to history and make it current, both atomically.
+
+        Args:
+            t: The revision.
+            text: ``transcript_text(t)``, when the caller already made it.
+        """
         rid = t.recording.id
-        text = dumps_pretty(t.to_json()) + "\n"
+        text = self.transcript_text(t) if text is None else text
         hd = self.history_dir(rid)
-        hd.mkdir(parents=True, exist_ok=True)
+        try:
+            hd.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise translate_os_error(e, hd) from None
         atomic_write_text(hd / f"r{t.revision:04d}.json", text)
         atomic_write_text(self.transcript_path(rid), text)
 
-    def write_translation(self, t: Transcript) -> None:
+    def write_translation(self, t: Transcript, text: str | None = None) -> None:
         """Write the English translation of a recording atomically."""
         atomic_write_text(self.translation_path(t.recording.id),
-                          dumps_pretty(t.to_json()) + "\n")
+                          self.transcript_text(t) if text is None else text)
 
     def transcript_ids(self) -> set[str]:
         return {p.stem for p in (self.root / "transcripts").glob("*.json")}
@@ -342,22 +440,30 @@ class Store:
     def store_original(self, staged: Path, rec: Recording) -> Path:
         """Move a staged, already-hashed file into originals/ and make it read-only."""
         dest = self.original_path(rec)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(staged, 0o444)
-        if dest.exists():
-            staged.unlink()
-        else:
-            os.replace(staged, dest)
-            fsync_dir(dest.parent)
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(staged, 0o444)
+            if dest.exists():
+                staged.unlink()
+            else:
+                os.replace(staged, dest)
+                fsync_dir(dest.parent)
+        except OSError as e:
+            raise translate_os_error(e, dest) from None
         return dest
 
     def quarantine(self, rec: Recording) -> Path | None:
-        """Move an original into quarantine/; returns its new path, or None if absent."""
+        """Move an original into quarantine/; returns its new path (None if it is in neither
+        place)."""
         src = self.original_path(rec)
-        if not src.exists():
-            return None
         dest = self.root / "quarantine" / f"{rec.id}{rec.ext}"
-        os.replace(src, dest)
+        if not src.exists():
+            return dest if dest.exists() else None
+        try:
+            dest.parent.mkdir(exist_ok=True)
+            os.replace(src, dest)
+        except OSError as e:
+            raise translate_os_error(e, dest) from None
         fsync_dir(src.parent)
         fsync_dir(dest.parent)
         return dest
@@ -374,31 +480,55 @@ class Store:
     # ----------------------------------------------------------------- locking
     def write_lock(self, *, timeout: float | None = 600.0,
                    on_wait: Callable[[str], None] | None = None) -> FileLock:
-        """The archive-wide writer lock. Readers never take it."""
-        if not os.access(self.root, os.W_OK):
-            raise ArchiveReadOnly(f"the archive at {self.root} is read-only")
+        """The archive-wide writer lock. Readers never take it.
+
+        Raises:
+            ArchiveReadOnly: If the archive folder cannot be written.
+        """
+        if not self.writable:
+            raise ArchiveReadOnly(f"the archive at {self.root} is read-only (reading, searching "
+                                  "and citing work; changing it does not)")
         return FileLock(self.root / "lock", timeout=timeout, on_wait=on_wait)
 
     def sweep(self) -> list[Path]:
-        """Remove staging folders of dead processes."""
-        return sweep_staging(self.staging_root)
+        """Remove staging folders of dead processes, and temporary files of interrupted
+        atomic writes. Call with the write lock held."""
+        removed = sweep_staging(self.staging_root)
+        folders = [self.root, self.root / "transcripts", self.root / "translations",
+                   self.root / "journal"]
+        hist = self.root / "history"
+        if hist.is_dir():
+            folders += [d for d in hist.iterdir() if d.is_dir()]
+        return removed + sweep_temp_files(folders)
 
     # ----------------------------------------------------------------- journal
     def journal_begin(self, op: str, rid: str, **data: Any) -> Path:
-        """Record the intent of a multi-step write before its first step."""
+        """Record the intent of a multi-step write before its first step.
+
+        The record also holds the custody log's last sequence number, so that recovery can
+        tell whether the operation's own custody event was written.
+        """
         jd = self.root / "journal"
-        jd.mkdir(exist_ok=True)
+        try:
+            jd.mkdir(exist_ok=True)
+        except OSError as e:
+            raise translate_os_error(e, jd) from None
         path = jd / f"{op}-{rid}.json"
+        seq = CustodyLog(self.root / "custody.log").last_seq()
         atomic_write_text(path, json.dumps({"op": op, "id": rid, "at": now_iso(),
-                                            "pid": os.getpid(), **data}))
+                                            "pid": os.getpid(), "custody_seq": seq, **data},
+                                           ensure_ascii=False))
         return path
 
     def journal_end(self, path: Path) -> None:
+        """Mark a journalled write as complete."""
         try:
             path.unlink()
             fsync_dir(path.parent)
         except FileNotFoundError:
             pass
+        except OSError as e:
+            raise translate_os_error(e, path) from None
 
     def journal(self) -> list[dict[str, Any]]:
         """Unfinished intents left by interrupted writers."""
@@ -408,7 +538,9 @@ class Store:
             for p in sorted(jd.glob("*.json")):
                 try:
                     d = json.loads(p.read_text("utf-8"))
-                except ValueError:
+                    if not isinstance(d, dict):
+                        raise ValueError("not an object")
+                except (OSError, ValueError):
                     d = {"op": "unknown", "id": ""}
                 d["_path"] = str(p)
                 out.append(d)
@@ -425,34 +557,75 @@ class CustodyLog:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
 
+    def _last_line(self) -> bytes | None:
+        """The last complete, non-empty line, read from the end of the file."""
+        try:
+            f = open(self.path, "rb")
+        except FileNotFoundError:
+            return None
+        with f:
+            pos = f.seek(0, os.SEEK_END)
+            buf = b""
+            while pos > 0:
+                step = min(1 << 16, pos)
+                pos -= step
+                f.seek(pos)
+                buf = f.read(step) + buf
+                lines = [x for x in buf.split(b"\n") if x.strip()]
+                if len(lines) >= 2 or (pos == 0 and lines):
+                    return lines[-1]
+        return None
+
     def _last_hash(self) -> tuple[int, str]:
-        if not self.path.exists():
-            return 0, "0" * 64
-        last = None
-        with open(self.path, "rb") as f:
-            for line in f:
-                if line.strip():
-                    last = line
+        last = self._last_line()
         if last is None:
             return 0, "0" * 64
         try:
             d = json.loads(last)
             return int(d["seq"]), str(d["hash"])
-        except (ValueError, KeyError):
+        except (ValueError, KeyError, TypeError):
             raise ArchiveCorrupt("custody.log: last line is damaged; run `archive verify`") \
                 from None
 
+    def last_seq(self) -> int:
+        """Sequence number of the last event (0 for an empty log or a damaged last line)."""
+        try:
+            return self._last_hash()[0]
+        except ArchiveCorrupt:
+            return 0
+
     def repair_tail(self) -> bool:
-        """Drop a torn (half-written) last line left by a crash. True if one was dropped."""
-        if not self.path.exists():
+        """Drop a torn (half-written) last line left by a crash. True if one was dropped.
+
+        Call with the write lock held.
+        """
+        try:
+            f = open(self.path, "r+b")
+        except FileNotFoundError:
             return False
-        data = self.path.read_bytes()
-        if not data or data.endswith(b"\n"):
-            return False
-        cut = data.rfind(b"\n") + 1
-        with open(self.path, "r+b") as f:
-            f.truncate(cut)
-            os.fsync(f.fileno())
+        except OSError as e:
+            raise translate_os_error(e, self.path) from None
+        with f:
+            end = f.seek(0, os.SEEK_END)
+            if end == 0:
+                return False
+            f.seek(end - 1)
+            if f.read(1) == b"\n":
+                return False
+            pos, cut = end, 0
+            while pos > 0:
+                step = min(1 << 16, pos)
+                pos -= step
+                f.seek(pos)
+                i = f.read(step).rfind(b"\n")
+                if i >= 0:
+                    cut = pos + i + 1
+                    break
+            try:
+                f.truncate(cut)
+                os.fsync(f.fileno())
+            except OSError as e:
+                raise translate_os_error(e, self.path) from None
         return True
 
     def append(self, event: str, recording_id: str | None, **details: Any) -> dict[str, Any]:
@@ -464,11 +637,24 @@ class CustodyLog:
                                  "recording": recording_id, "details": details, "prev": prev}
         body = json.dumps(entry, ensure_ascii=False, sort_keys=True)
         entry["hash"] = hashlib.sha256(body.encode("utf-8")).hexdigest()
-        line = json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n"
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        data = (json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
         try:
-            os.write(fd, line.encode("utf-8"))
-            os.fsync(fd)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise translate_os_error(e, self.path) from None
+        try:
+            start = os.lseek(fd, 0, os.SEEK_END)
+            try:
+                view = memoryview(data)
+                while view:  # a short write (disk full) must not leave half a line
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            except OSError as e:
+                try:
+                    os.ftruncate(fd, start)
+                except OSError:
+                    pass
+                raise translate_os_error(e, self.path) from None
         finally:
             os.close(fd)
         return entry

@@ -179,7 +179,7 @@ def _run(torch, model, mels: list[np.ndarray]) -> np.ndarray:
 # --- public API -----------------------------------------------------------------------------
 
 def embed_windows(audio: np.ndarray, windows: Sequence[tuple[float, float]], *,
-                  batch_size: int = 64, normalize: str = "window",
+                  batch_size: int = 128, normalize: str = "window",
                   mel: np.ndarray | None = None,
                   progress: Callable[[float, float], None] | None = None) -> np.ndarray:
     """Embed time windows of a recording.

@@ -4,7 +4,8 @@
 Usage: python audio_samples/make_samples.py [OUT_DIR]
 
 Writes messenger-style files: a Telegram voice note (.ogg Opus), a WhatsApp voice note
-(.opus), a two-voice phone call (.m4a AAC) and a German briefing (.mp3). Needs espeak-ng and
+(.opus), an intercepted phone call in stereo with one party per channel (.m4a AAC) and a
+German briefing (.mp3). Needs espeak-ng and
 ffmpeg on PATH. The output is deterministic for a given espeak-ng and ffmpeg version.
 """
 
@@ -48,7 +49,7 @@ SAMPLES = [
     # file name, pieces, gap seconds, ffmpeg codec arguments
     ("audio_2022-03-14_21-07-33.ogg", COMMANDER, 0.7, ["-c:a", "libopus", "-b:a", "24k"]),
     ("PTT-20220405-WA0001.opus", SOURCE, 0.8, ["-c:a", "libopus", "-b:a", "16k"]),
-    ("leaked_call.m4a", CALL, 0.5, ["-c:a", "aac", "-b:a", "48k"]),
+    ("leaked_call.m4a", CALL, 0.5, ["-c:a", "aac", "-b:a", "64k", "-ac", "2"]),
     ("briefing_de.mp3", BRIEFING, 0.8, ["-c:a", "libmp3lame", "-b:a", "48k"]),
 ]
 
@@ -57,7 +58,41 @@ def run(cmd: list[str]) -> None:
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+def make_call(name: str, pieces, gap: float, codec: list[str], out: Path, tmp: Path) -> Path:
+    """A call recorded in stereo: the first voice on the left, the other on the right."""
+    import array
+    import wave
+    voices: list[str] = []
+    left, right = array.array("h"), array.array("h")
+    rate = 22050
+    for i, (voice, wpm, pitch, text) in enumerate(pieces):
+        wav = tmp / f"{name}-{i}.wav"
+        run(["espeak-ng", "-v", voice, "-s", str(wpm), "-p", str(pitch), "-w", str(wav), text])
+        with wave.open(str(wav)) as w:
+            rate = w.getframerate()
+            samples = array.array("h", w.readframes(w.getnframes()))
+        if voice not in voices:
+            voices.append(voice)
+        quiet = array.array("h", bytes(2 * len(samples)))
+        pause = array.array("h", bytes(2 * int(gap * rate)))
+        mine, other = (left, right) if voices.index(voice) == 0 else (right, left)
+        mine.extend(samples); other.extend(quiet)
+        left.extend(pause); right.extend(pause)
+    stereo = array.array("h", bytes(4 * len(left)))
+    stereo[0::2], stereo[1::2] = left, right
+    wav = tmp / f"{name}-stereo.wav"
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(2); w.setsampwidth(2); w.setframerate(rate)
+        w.writeframes(stereo.tobytes())
+    dest = out / name
+    run(["ffmpeg", "-y", "-i", str(wav), "-ar", "44100", *codec, "-map_metadata", "-1",
+         "-fflags", "+bitexact", "-flags:a", "+bitexact", str(dest)])
+    return dest
+
+
 def make(name: str, pieces, gap: float, codec: list[str], out: Path, tmp: Path) -> Path:
+    if "-ac" in codec:
+        return make_call(name, pieces, gap, codec, out, tmp)
     parts = []
     for i, (voice, wpm, pitch, text) in enumerate(pieces):
         wav = tmp / f"{name}-{i}.wav"

@@ -99,8 +99,8 @@ def test_edit_changes_one_name_and_keeps_every_other_timing(commander):
     assert abs(hits[0].start - got.start) < 0.01
     assert not [h for h in a.search(C._key(old)) if h.recording_id == rid]
     hist = a.history(rid)
-    assert [(h.revision, h.author, h.words_changed, h.current) for h in hist] == \
-        [(1, "machine", 0, False), (2, os_user(), 1, True)]
+    assert [(h.revision, h.author, h.words_changed, h.speakers_changed, h.current)
+            for h in hist] == [(1, "machine", 0, 0, False), (2, os_user(), 1, 0, True)]
     assert a.verify().ok
 
 
@@ -112,6 +112,14 @@ def test_unchanged_text_writes_nothing(commander):
     res = a.edit(rid, text + "\n# a comment of mine\n")
     assert not res.changed and res.revision == 1
     assert a.store.revisions(rid) == [1] and len(a.log(rid)) == events
+
+
+def test_edit_text_reads_back_unchanged_at_rounding_edges(commander):
+    t = commander.transcript(commander.recordings()[0].id)
+    starts = [0.05, 2.25, 5.15, 8.35, 14.45, 17.95][:len(t.segments)]
+    t = t.with_segments(tuple(dataclasses.replace(s, start=x)
+                              for s, x in zip(t.segments, starts)) + t.segments[len(starts):])
+    assert C.apply_edit(t, C.edit_text(t)) is None
 
 
 @pytest.mark.parametrize("mangle, message", [
@@ -167,6 +175,8 @@ def test_speakers_and_dropped_segments(commander):
     text2, rev = a.edit_text(rid)
     assert rev == 2 and "] Commander: " in text2
     assert not a.edit(rid, text2).changed
+    assert [(h.words_changed, h.speakers_changed) for h in a.history(rid)] == \
+        [(0, 0), (len(t.segments[-1].words), 2)]
 
 
 def test_verified_passage_is_cited_as_such_and_survives_an_edit(commander):

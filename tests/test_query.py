@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from archive.errors import QueryError
-from archive.query import (And, DateRange, Filter, Not, Or, Phrase, Term, date_key, locate,
-                           normalize, parse, parse_dates)
+from archive.query import (And, DateRange, Filter, Not, Or, Phrase, Term, date_in, date_key,
+                           locate, normalize, parse, parse_dates)
 
 
 def test_normalize_folds_case_and_edge_punctuation():
@@ -73,6 +73,16 @@ def test_date_key_of_recording_dates():
     assert date_key("2022-03") == 20220300
     assert date_key(None) is None
     assert date_key("unknown") is None
+
+
+@pytest.mark.parametrize("recorded, query, inside", [
+    ("2022-03-14", "2022-03", True), ("2022-03-14", "2022-03-15..", False),
+    ("2022-03", "2022-03..2022-04", True), ("2022-03", "..2022-03-15", False),
+    ("2022", "2022", True), ("2022", "2022-01..2022-11", False), (None, "..", False),
+])
+def test_date_in_range(recorded, query, inside):
+    r = parse_dates(query) if query != ".." else DateRange(0, 99999999)
+    assert date_in(date_key(recorded), r) is inside
 
 
 @pytest.mark.parametrize("query, fragment", [

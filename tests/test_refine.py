@@ -195,21 +195,35 @@ def test_edges_move_to_the_speech_whichever_way_whisper_erred():
     assert abs(w.start - b0) <= 0.07 and w.end >= b0 + 0.3 - 0.01, w
 
 
-def test_edges_in_continuous_speech_and_words_in_silence_stay():
+def test_edges_in_continuous_speech_stay():
     x, a0, a1, b0, b1 = _speech_after_pause()
     lv = frame_levels(x)
     loud = np.percentile(lv[int(a0 / FRAME):int(a1 / FRAME)], 90)
     # A boundary well inside speech: every frame within 50 ms of it near the speech level.
     t = next(i * FRAME for i in range(int((a0 + 0.6) / FRAME), int((a1 - 0.6) / FRAME))
              if lv[i - 5:i + 5].min() > loud - 20)
-    words = (Word(a0, t, "before"), Word(t, t + 0.3, "inside"),
-             Word(a1 + 0.15, b0 - 0.15, "uh"))  # a word Whisper put in the pause
-    out = refine_words(x, [Segment(0, a0, b0 - 0.15, "before inside uh", words=words)])
-    before, inside, uh = out[0].words
+    words = (Word(a0, t, "before"), Word(t, t + 0.3, "inside"))
+    out = refine_words(x, [Segment(0, a0, t + 0.3, "before inside", words=words)])
+    before, inside = out[0].words
     assert inside.start == pytest.approx(t, abs=0.011)
     assert before.end == pytest.approx(t, abs=0.011) and inside.end >= t + 0.2
-    assert uh.start == pytest.approx(a1 + 0.15, abs=0.011)
-    assert uh.end == pytest.approx(b0 - 0.15, abs=0.011)
+
+
+def test_words_put_wholly_in_a_pause_move_to_the_nearer_speech():
+    x, a0, a1, b0, b1 = _speech_after_pause(0.6)
+    words = (Word(a0, a1 - 0.2, "first"), Word(a1 + 0.1, a1 + 0.25, "late"),
+             Word(b0 - 0.25, b0 - 0.1, "early"), Word(b0 - 0.1, b0 + 0.3, "next"))
+    (out,) = refine_words(x, [Segment(0, a0, b0 + 0.3, "first late early next", words=words)])
+    first, late, early, nxt = out.words
+    assert abs(late.end - a1) <= 0.1 and late.start >= first.end and late.end > late.start
+    assert abs(early.start - b0) <= 0.07 and nxt.start >= early.end, (early, nxt)
+    assert nxt.end >= b0 + 0.3 - 0.011
+    # In a short pause (a reduced word between two others, say) a word stays where it is.
+    x, a0, a1, b0, b1 = _speech_after_pause(0.25)
+    words = (Word(a0, a1, "first"), Word(a1 + 0.05, b0 - 0.05, "uh"), Word(b0, b0 + 0.3, "next"))
+    (out,) = refine_words(x, [Segment(0, a0, b0 + 0.3, "first uh next", words=words)])
+    assert out.words[1].start == pytest.approx(a1 + 0.05, abs=0.011)
+    assert out.words[1].end == pytest.approx(b0 - 0.05, abs=0.011)
 
 
 def test_frame_levels_follow_the_signal():
@@ -241,7 +255,7 @@ def _seg(text: str, start: float, end: float, **kw) -> Segment:
     return Segment(0, start, end, text, words=(Word(start, end, text),), **kw)
 
 
-def test_screen_drops_text_over_silence_and_flags_the_suspect(jfk):
+def test_screen_drops_stock_text_over_silence_and_flags_the_suspect(jfk):
     rng = np.random.default_rng(3)
     quiet = rng.normal(0, 10 ** (-50 / 20), 20 * SR)
     # 14-20 s: noise swelling by 6 dB four times a second: not flat, but no clear speech.
@@ -250,9 +264,9 @@ def test_screen_drops_text_over_silence_and_flags_the_suspect(jfk):
     audio = np.concatenate([quiet.astype(np.float32), jfk])
     speech = 20.0 + 0.3
     segs = [
-        _seg("Thank you.", 2.0, 4.0),                       # anything over flat noise: dropped
-        _seg("We shall fight on the beaches.", 5.0, 8.0),
+        _seg("Thank you.", 2.0, 4.0),                       # stock, over flat noise: dropped
         _seg("Subtitles by the Amara.org community", 14.5, 17.0),  # stock, weak: dropped
+        _seg("We shall fight on the beaches.", 5.0, 8.0),   # other text: kept, flagged
         _seg("And so my fellow Americans", speech, speech + 1.8),
         _seg("Thank you.", speech + 2.9, speech + 3.6),      # said over speech: kept
         _seg("ask not ask not ask not ask not", speech + 3.0, speech + 4.3,
@@ -262,8 +276,11 @@ def test_screen_drops_text_over_silence_and_flags_the_suspect(jfk):
         _seg("what your country can do", speech + 7.0, speech + 7.3, avg_logprob=-1.3),
     ]
     kept, dropped = screen_segments(segs, audio)
-    assert [s.text for s in dropped] == [s.text for s in segs[:3]]
+    assert [s.text for s in dropped] == [s.text for s in segs[:2]]
+    inaudible = np.zeros(3 * SR, np.float32)
+    assert screen_segments([_seg("We shall never surrender.", 0.5, 2.5)], inaudible)[0] == []
     flags = {(s.start, s.text): s.flags for s in kept}
+    assert flags[(5.0, "We shall fight on the beaches.")] == ("no_speech",)
     assert flags[(speech, "And so my fellow Americans")] == ()
     assert flags[(speech + 2.9, "Thank you.")] == ()
     assert flags[(speech + 3.0, "ask not ask not ask not ask not")] == (

@@ -4,6 +4,7 @@ in one place (:class:`ArchiveGroup`), and draws all progress and tables."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,11 @@ class ArchiveGroup(click.Group):
         except BrokenPipeError:
             sys.stderr.close()
             sys.exit(0)
+        except OSError as e:  # last resort: an unexpected file-system failure, on one line
+            where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+            fail(f"{e.strerror or e}{where}", 1)
+        except sqlite3.Error as e:
+            fail(f"catalog.sqlite: {e} (run `archive verify`)", 1)
 
 
 class Ctx:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -44,7 +43,9 @@ def _progress_callbacks(enabled: bool):
         prog.update(tasks[key], completed=done, total=max(total, 1e-9))
 
     def on_wait(holder: str) -> None:
-        console.print(f"waiting for another archive process ({holder}) to finish writing…")
+        from ..render import clean
+        console.print(f"waiting for another archive process ({clean(holder)}) to finish "
+                      "writing…", markup=False)
     return prog, callback, on_wait
 
 
@@ -93,14 +94,19 @@ def add(obj: Ctx, paths: tuple[str, ...], title: str | None, source: str | None,
     a = obj.archive()
     prog, callback, on_wait = _progress_callbacks(not quiet and sys.stderr.isatty())
     added = dups = errors = 0
+    shown = len(a.recovered)
     with prog:
         for r in a.add_many([Path(p) for p in paths], opts, progress=callback,
                             on_wait=on_wait):
+            for line in a.recovered[shown:]:
+                click.echo(f"recovered: {clean(line)}", err=True)
+            shown = len(a.recovered)
             if r.recording is not None:
                 added += 1
                 rec = r.recording
+                lang = clean(rec.language) if rec.language else "no speech detected"
                 click.echo(f"added {rec.short_id}  {clean(rec.title)}  ({rec.duration:.1f} s, "
-                           f"{clean(rec.language)}{_date_note(rec)})")
+                           f"{lang}{_date_note(rec)})")
             elif r.duplicate_of:
                 dups += 1
                 click.echo(f"already archived: {clean(r.path.name)} is {r.duplicate_of[:10]}")
@@ -145,13 +151,17 @@ def list_(obj: Ctx, as_json: bool) -> None:
     """List the recordings in the archive."""
     recs = obj.archive().recordings()
     if as_json:
-        click.echo(json.dumps([r.to_json() for r in recs], ensure_ascii=False, indent=2))
+        from ..render import safe_json
+        click.echo(safe_json([r.to_json() for r in recs]))
         return
     if not recs:
         click.echo("the archive is empty; add recordings with `archive add FILE`")
         return
     from ..render import recordings_table
-    out_console().print(recordings_table(recs))
+    counts: dict[str, int] = {}
+    for rid, _label, _name, _vp in obj.archive().store.voiceprints():
+        counts[rid] = counts.get(rid, 0) + 1
+    out_console().print(recordings_table(recs, counts))
 
 
 @main.command()
@@ -188,6 +198,9 @@ def export(obj: Ctx, ref: str, fmt: str, output: str | None, revision: int | Non
         atomic_write_text(Path(output), text)
         click.echo(f"wrote {output}", err=True)
     else:
+        if sys.stdout.isatty():  # text typed by people may hold escape sequences
+            from ..render import clean_block
+            text = clean_block(text)
         click.echo(text, nl=False)
 
 
@@ -199,7 +212,8 @@ def log(obj: Ctx, ref: str | None, as_json: bool) -> None:
     """Show the custody log, for one recording or the whole archive."""
     events = obj.archive().log(ref)
     if as_json:
-        click.echo(json.dumps(events, ensure_ascii=False, indent=2))
+        from ..render import safe_json
+        click.echo(safe_json(events))
         return
     from ..render import events_table
     out_console().print(events_table(events))
@@ -212,7 +226,11 @@ def log(obj: Ctx, ref: str | None, as_json: bool) -> None:
 def verify(obj: Ctx, repair: bool) -> None:
     """Re-hash every original and check catalog, transcripts, index and custody log."""
     from ..render import clean
-    rep = obj.archive().verify(repair=repair)
+    a = obj.archive()
+    _, _, on_wait = _progress_callbacks(False)
+    rep = a.verify(repair=repair, on_wait=on_wait)
+    for line in rep.recovered:
+        click.echo(f"recovered: {clean(line)}")
     for line in rep.repaired:
         click.echo(f"repaired: {clean(line)}")
     for line in rep.problems:
@@ -234,8 +252,12 @@ def verify(obj: Ctx, repair: bool) -> None:
 @pass_ctx
 def rm(obj: Ctx, ref: str, reason: str, purge: bool) -> None:
     """Remove a recording; its original moves to quarantine/ unless --purge."""
+    from ..render import clean
     a = obj.archive()
     rec = a.get(ref)
-    q = a.remove(rec.id, reason=reason, purge=purge)
-    where = f"original quarantined at {q}" if q else "original purged"
-    click.echo(f"removed {rec.short_id}; {where}")
+    _, _, on_wait = _progress_callbacks(False)
+    q = a.remove(rec.id, reason=reason, purge=purge, on_wait=on_wait)
+    for line in a.recovered:
+        click.echo(f"recovered: {clean(line)}", err=True)
+    where = f"original quarantined at {clean(q)}" if q else "original purged"
+    click.echo(f"removed {rec.short_id} ({clean(rec.title)}); {where}")

@@ -104,11 +104,12 @@ def history(obj: Ctx, ref: str, show_diff: bool, as_json: bool) -> None:
 
     from ..render import clean
     tab = Table(header_style="bold")
-    for col in ("rev", "author", "time", "words changed", "note"):
+    for col in ("rev", "author", "time", "words changed", "speakers changed", "note"):
         tab.add_column(col, overflow="fold")
     for r in revs:
         tab.add_row(f"{r.revision}{' *' if r.current else ''}", Text(clean(r.author)),
                     clean(r.created), "—" if r.revision == 1 else str(r.words_changed),
+                    "—" if r.revision == 1 else str(r.speakers_changed),
                     Text(clean(r.note or ("machine transcript" if r.author == "machine"
                                           else ""))))
     con = out_console()

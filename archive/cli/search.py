@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shlex
 import subprocess
 import sys
@@ -47,7 +46,8 @@ def search(obj: Ctx, query: tuple[str, ...], quote: str | None, limit: int, sort
         return
     a.remember_hits(hits)
     if as_json:
-        click.echo(json.dumps([h.to_json() for h in hits], ensure_ascii=False, indent=2))
+        from ..render import safe_json
+        click.echo(safe_json([h.to_json() for h in hits]))
         return
     if not hits:
         click.echo("no hits")
@@ -79,7 +79,8 @@ def cite(obj: Ctx, ref: str, fmt: str, clip: bool, padding: float, clip_format: 
         c = a.clip(c, padding=padding, fmt=clip_format,
                    dest=Path(output) if output else None)
     if fmt == "json":
-        click.echo(json.dumps(c.to_json(), ensure_ascii=False, indent=2))
+        from ..render import safe_json
+        click.echo(safe_json(c.to_json()))
     else:
         from ..render import citation_text
         click.echo(citation_text(c, fmt), nl=False)

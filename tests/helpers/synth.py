@@ -28,7 +28,9 @@ from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 import numpy as np
 
 SAMPLE_RATE = 16000
-SHARED_AUDIO = Path(os.environ.get("ARCHIVE_SHARED_AUDIO", "/work/shared/audio"))
+#: Same location rule as tests/conftest.py: $ARCHIVE_SHARED_AUDIO, else ../shared/audio.
+SHARED_AUDIO = Path(os.environ.get("ARCHIVE_SHARED_AUDIO",
+                                   Path(__file__).resolve().parents[3] / "shared" / "audio"))
 LIBRISPEECH = SHARED_AUDIO / "librispeech"
 
 Triple = tuple[float, float, str]
