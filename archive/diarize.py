@@ -81,7 +81,7 @@ class Options:
 
 
 DEFAULT = Options()
-import os; _DEBUG = os.environ.get("DIAR_DEBUG")
+_DEBUG = None
 
 
 # --- clustering ---------------------------------------------------------------------------
@@ -207,15 +207,16 @@ def _frame_scores(windows: Sequence[tuple[float, float]], sims: np.ndarray,
 def _resegment(regions: Sequence[tuple[float, float]], windows, emb, cent,
                opt: Options) -> list[tuple[float, float, int]]:
     sims = emb @ cent.T
+    starts = np.array([w[0] for w in windows])  # in time order: made region by region
     turns: list[tuple[float, float, int]] = []
     for start, end in regions:
         n = max(1, int(round((end - start) / opt.frame)))
         edges = np.linspace(start, end, n + 1)
         mids = (edges[:-1] + edges[1:]) / 2
-        inside = [i for i, w in enumerate(windows) if w[0] < end and w[1] > start]
-        if not inside:
+        lo, hi = np.searchsorted(starts, [start - 1e-9, end - 1e-9])
+        if hi <= lo:
             continue
-        sc = _frame_scores([windows[i] for i in inside], sims[inside], mids, opt.frame)
+        sc = _frame_scores(windows[lo:hi], sims[lo:hi], mids, opt.frame)
         path = _viterbi(sc / opt.temperature, opt.switch_penalty / opt.temperature)
         cut = np.nonzero(np.diff(path))[0] + 1
         for a, b in zip(np.r_[0, cut], np.r_[cut, n]):
@@ -330,7 +331,7 @@ def diarize(audio: np.ndarray, speech: Sequence[tuple[float, float]], *,
             sim = cent @ cent.T
             np.fill_diagonal(sim, -1)
             i, j = np.unravel_index(np.argmax(sim), sim.shape)
-            if _DEBUG: print("merge?", len(cent), round(float(sim[i, j]), 3), talk.round(1))
+            if _DEBUG: _DEBUG(cent, turns, sim, talk)
             if sim[i, j] > options.merge_threshold:
                 w = np.array([talk[i], talk[j]])[:, None]
                 cent[i] = _normalise((cent[i] * w[0] + cent[j] * w[1]) / w.sum())

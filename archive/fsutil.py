@@ -161,18 +161,20 @@ class FileLock:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                try:
+                    holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+                except OSError:
+                    holder = ""
+                holder = holder or "another archive process"
                 if not waited and self.on_wait:
-                    try:
-                        holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
-                    except OSError:
-                        holder = ""
-                    self.on_wait(holder or "another archive process")
+                    self.on_wait(holder)
                 waited = True
                 if deadline is not None and time.monotonic() > deadline:
                     os.close(fd)
                     raise LockTimeout(
-                        f"the archive is busy (locked by {self.path.name}) and stayed busy for "
-                        f"{self.timeout:.0f} s; try again later") from None
+                        f"the archive is busy: another archive process ({holder}) has been "
+                        f"writing to it for more than {self.timeout:g} s; try again later "
+                        "(ARCHIVE_LOCK_TIMEOUT sets how long to wait)") from None
                 time.sleep(0.1)
         try:
             os.ftruncate(fd, 0)

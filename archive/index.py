@@ -21,10 +21,16 @@ its metadata. It can always be rebuilt from the transcripts. Design, and why:
 * The query tree (:mod:`archive.query`) compiles to a whoosh query matching a superset of
   the true matches; :func:`archive.query.locate` on the stored words is the judge and
   gives the exact span. NOT is applied there too (whoosh's AndNot skips documents).
-* Ranking: BM25 top-k. For queries matching more than :data:`EXACT_RANK` segments, whoosh
-  would score every posting in Python (seconds at 1M segments), so only the first matches
-  in index order are ranked. Such queries (very common words) have no meaningful best
-  hits anyway; filters or a phrase narrow them.
+* Execution, by shape (whoosh walks postings one Python call at a time, which costs
+  seconds on the long lists of common words at 1M segments):
+  - short lists (at most :data:`EXACT_RANK` candidates): whoosh's exact BM25 top-k;
+  - an AND of long lists or of unions (a phrase's bigrams) expected to match fewer than
+    :data:`BULK_MAX`: whole posting blocks are decoded and intersected as sets, and every
+    match is ranked (BM25 with tf = 1), a chunk at a time in index order;
+  - denser queries (very common words): the first matches in index order are ranked.
+    Such queries have no meaningful best hits anyway; filters or a phrase narrow them.
+  Recording-level filters passing most segments are checked on the recording's cached
+  metadata instead of intersecting long lists.
 * Segments are written as separate files (not whoosh's compound file, which copies a
   whole sub-file into memory when first read: seconds for the stored fields of 1M).
 """
@@ -35,8 +41,11 @@ import heapq
 import os
 import re
 import shutil
+import sys
 import zlib
 from array import array
+from bisect import bisect_right
+from itertools import accumulate
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -50,11 +59,15 @@ from .models import Hit, Transcript, Word
 TAIL = 10
 #: Queries matching more documents than this are ranked among their first matches only
 #: (scoring every posting of a very frequent word costs seconds in pure Python).
-EXACT_RANK = 3000
+EXACT_RANK = 2000
+#: An AND of frequent terms expected to match fewer documents than this is intersected
+#: whole, and its matches ranked this many at a time in index order; denser ones rank
+#: their first matches.
+BULK_MAX = 2000
 #: Words of context on each side of a hit.
 CONTEXT = 6
 #: Version of the index layout; an index of another version must be rebuilt.
-FORMAT = "archive-index 1"
+FORMAT = "archive-index 2"
 _VERSION_FILE = "ARCHIVE_INDEX"
 _SEP = "\x1f"
 #: Hash buckets for word bigrams.
@@ -149,9 +162,13 @@ class IndexWriter:
         self.segments = 0
 
     def remove(self, recording_id: str) -> None:
-        """Remove a recording: its transcript, its translation and its metadata."""
+        """Remove a recording: its transcript, its translation and its metadata.
+
+        Only what was committed before this writer is removed (call it before ``add``).
+        """
         from whoosh.query import Or, Term
-        self._w.delete_by_query(Or([Term("rid", recording_id), Term("rid", "r:" + recording_id)]))
+        self._w.delete_by_query(Or([Term("rid", recording_id),
+                                    Term("rid", "r:" + recording_id)]))
 
     def add(self, transcript: Transcript, *, extra: Mapping[str, Any] | None = None) -> None:
         """Index a transcript (or translation), replacing the one of the same kind.
@@ -224,7 +241,8 @@ class IndexWriter:
             before = " ".join(w.text for w in flat[max(0, a - CONTEXT):a])
             stored = (kind, stored_rid, seg.id, transcript.revision, lang or None, b - a,
                       _SEP.join(w.text for w in win), base, raw,
-                      names.get(label, label) if label else None, per_word, before, title)
+                      names.get(label, label) if label else None, per_word, before, title,
+                      label)
             self.segments += 1
             self._w.add_document(text=own_t, bi=bi, spk=[t for t in set(spk_tokens) if t],
                                  tk=_time_key(rkey, rid, seg.id), d=stored, **common)
@@ -468,7 +486,7 @@ class Index:
         if sort not in ("score", "time"):
             raise QueryError(f"sort must be 'score' or 'time', not {sort!r}")
         node = Q.parse(query)
-        return self._search(node, limit, sort, translation)
+        return self._search(node, limit, sort, translation) if limit > 0 else []
 
     def _search(self, node: Q.Node, limit: int, sort: str,
                 translation: bool | None) -> list[Hit]:
@@ -477,17 +495,7 @@ class Index:
         q = p.restrict(translation)
         hits: list[Hit] = []
         seen: set[int] = set()
-        n = limit if p.exact and translation is not False else limit * 3 + 10
-        while True:
-            if sort == "time":
-                col = s.reader().column_reader("tk")
-                docs = [(0.0, d) for d in heapq.nsmallest(n, s.docs_for_query(q),
-                                                          key=col.__getitem__)]
-            elif p.scored and q.estimate_size(s.reader()) <= EXACT_RANK:
-                docs = [(sc, d) for sc, d in s.search(q, limit=n).top_n]
-            else:  # very frequent, or unscored: rank the first matches in index order
-                docs = sorted(p.first_ids(s, q, max(n, 10 * limit, 300), p.scored),
-                              key=lambda x: -x[0])
+        for docs in self._batches(s, p, q, sort, limit, translation):
             for score, docnum in docs:
                 if docnum in seen:
                     continue
@@ -497,15 +505,46 @@ class Index:
                     hits.append(hit)
                     if len(hits) >= limit:
                         return hits
+        return hits
+
+    @staticmethod
+    def _batches(s: Any, p: "_Plan", q: Any, sort: str, limit: int,
+                 translation: bool | None) -> Iterator[list[tuple[float, int]]]:
+        """Candidate (score, docnum) lists, best first, until the matches run out.
+
+        Candidates are a superset of the hits (phrases and NOT are confirmed later), so
+        more batches are asked for while hits are missing.
+        """
+        r = s.reader()
+        groups = _term_groups(q) if p.scored and sort == "score" else None
+        # whoosh's own intersection is fine for short lists of single terms; unions (a
+        # phrase's own-or-tail bigrams) and long lists are intersected in bulk
+        if groups and len(groups) > 1 and _longest(r, groups) > EXACT_RANK and \
+                _expected(r, groups) < BULK_MAX and (
+                    q.estimate_size(r) > EXACT_RANK or any(len(g) > 1 for g in groups)):
+            yield from _bulk_and(r, groups)  # every match, ranked a chunk at a time
+            return
+        n = limit if p.exact and translation is not False else limit * 3 + 10
+        while True:
+            if sort == "time":
+                docs = [(0.0, d) for d in heapq.nsmallest(n, _matching(s, q),
+                                                          key=_key_of(s))]
+            elif p.scored and q.estimate_size(r) <= EXACT_RANK:
+                docs = [(sc, d) for sc, d in s.search(q, limit=n).top_n]
+            else:  # very frequent, or unscored: rank the first matches in index order
+                docs = sorted(p.first_ids(s, q, max(n, 10 * limit, 300), p.scored),
+                              key=lambda x: -x[0])
+            yield docs
             if len(docs) < n:
-                return hits
+                return
             n *= 4
 
     def _hit(self, node: Q.Node, p: "_Plan", d: tuple, score: float,
              translation: bool | None = None) -> Hit | None:
         if d[0] == "r" or (d[0] == "t" and translation is False):
             return None
-        kind, rid, seg, rev, lang, own, text, base, raw, spk, per_word, before, title = d
+        kind, rid, seg, rev, lang, own, text, base, raw, spk, per_word, before, title, \
+            label = d
         rid = rid.hex() if isinstance(rid, bytes) else rid
         words = text.split(_SEP)
         norms = [Q.normalize(w) for w in words]
@@ -513,7 +552,8 @@ class Index:
         toks = [norms[i] for i in idx]
         n_own = sum(1 for i in idx if i < own)
         span = Q.locate(node, toks, n_own, p.expand,
-                        lambda f: _meta_match(f, self._meta(rid), spk), p.known)
+                        lambda f: _meta_match(f, self._meta(rid), (label, spk), lang),
+                        p.known)
         if span is None:
             return None
         a, b = (idx[span[0]], idx[span[1]]) if span else (0, own - 1)
@@ -552,7 +592,7 @@ class Index:
         q = _restrict(Or(parts), translation)
         out = []
         for score, docnum in s.search(q, limit=limit * (2 if translation is False else 1)).top_n:
-            kind, rid, seg, rev, lang, own, text, base, raw, spk, per_word, _, _ = \
+            kind, rid, seg, rev, lang, own, text, base, raw, spk, per_word, _, _, _ = \
                 s.stored_fields(docnum)["d"]
             if (kind == "t" and translation is False) or len(out) >= limit:
                 continue
@@ -564,7 +604,8 @@ class Index:
         return out
 
 
-def _meta_match(f: Q.Filter | Q.DateRange, meta: tuple, speaker: str | None) -> bool:
+def _meta_match(f: Q.Filter | Q.DateRange, meta: tuple,
+                speaker: tuple[str | None, str | None], lang: str | None) -> bool:
     """Evaluate a filter in Python, for filters the index could not apply by itself."""
     from fnmatch import fnmatchcase
     _, rid, title, source, tags, recorded, _lang = meta
@@ -573,16 +614,40 @@ def _meta_match(f: Q.Filter | Q.DateRange, meta: tuple, speaker: str | None) -> 
     if f.field == "recording":
         return rid.startswith(f.values[0])
     tokens = {"title": _words_of(title), "source": _words_of(source or ""),
-              "tag": [Q.normalize_tag(t) for t in tags], "lang": [],
-              "speaker": [Q.normalize_tag(speaker or "")] + _words_of(speaker or "")}[f.field]
+              "tag": [Q.normalize_tag(t) for t in tags], "lang": [(lang or "").lower()],
+              "speaker": [Q.normalize_tag(x or "") for x in speaker]
+              + _words_of(" ".join(x or "" for x in speaker))}[f.field]
     return all(any(fnmatchcase(t, v) for t in tokens) for v in f.values)
 
 
 def _fuzzy(reader: Any, word: str, dist: int) -> set[str]:
+    """Indexed words within ``dist`` edits (transpositions count one) sharing the first letter.
+
+    A plain scan of the words under the first letter with a cut-off edit distance is ~4x
+    faster than whoosh's Python automaton (``terms_within``), with the same result.
+    """
     out = set()
-    for leaf, _ in reader.leaf_readers():
-        out.update(leaf.terms_within("text", word, dist, prefix=1))
+    for b in reader.expand_prefix("text", word[:1]):
+        w = b.decode()
+        if abs(len(w) - len(word)) <= dist and _within(word, w, dist):
+            out.add(w)
     return out
+
+
+def _within(a: str, b: str, k: int) -> bool:
+    """Whether the (restricted Damerau-Levenshtein) distance of a and b is at most k."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) > k:
+            return False
+        prev2, prev = prev, cur
+    return prev[-1] <= k
 
 
 def _date_terms(reader: Any, lo: int, hi: int) -> list[str]:
@@ -600,6 +665,176 @@ def _date_terms(reader: Any, lo: int, hi: int) -> list[str]:
             elif lo <= ym + 31 and ym + 1 <= hi:
                 out += [f"d{ym + d}" for d in range(1, 32) if lo <= ym + d <= hi]
     return [t for t in out if reader.doc_frequency("rec", t)]
+
+
+def _term_groups(q: Any) -> list[list[tuple[str, str]]] | None:
+    """The query as an AND of OR-groups of terms, or None if it has another shape."""
+    from whoosh.query import And, Or, Term
+    groups: list[list[tuple[str, str]]] = []
+    for sub in q.subqueries if isinstance(q, And) else [q]:
+        if isinstance(sub, And):
+            inner = _term_groups(sub)
+            if inner is None:
+                return None
+            groups += inner
+        elif isinstance(sub, Term):
+            groups.append([(sub.fieldname, sub.text)])
+        elif isinstance(sub, Or) and len(sub.subqueries) <= 64 and all(
+                isinstance(x, Term) for x in sub.subqueries):
+            groups.append([(x.fieldname, x.text) for x in sub.subqueries])
+        else:
+            return None
+    return groups
+
+
+def _longest(reader: Any, groups: list[list[tuple[str, str]]]) -> int:
+    return max(sum(reader.doc_frequency(f, t) for f, t in g) for g in groups)
+
+
+def _expected(reader: Any, groups: list[list[tuple[str, str]]]) -> float:
+    """Matches expected for an AND of term groups if the terms were independent."""
+    n = max(reader.doc_count_all(), 1)
+    out = float(n)
+    for g in groups:
+        out *= min(sum(reader.doc_frequency(f, t) for f, t in g), n) / n
+    return out
+
+
+def _postings(leaf: Any, field: str, text: str) -> list[int]:
+    """All live document numbers of a term in one segment, read a block at a time.
+
+    whoosh's matcher decodes ids one Python call at a time; reading each block's delta
+    array and summing it with itertools is ~20x faster for long lists. Falls back to the
+    public API when the matcher is not whoosh 3's block matcher.
+    """
+    if (field, text) not in leaf:
+        return []
+    m = leaf.postings(field, text)
+    out: list[int] = []
+    if all(hasattr(m, a) for a in ("_read_data", "_next_block", "_byteids", "_lastblock")):
+        while True:
+            if m._data is None:
+                m._read_data()
+            ids = m._data[0]
+            out.extend(ids if m._byteids else accumulate(ids))
+            if m._lastblock:
+                break
+            m._next_block()
+    else:
+        out = list(m.all_ids())
+    if leaf.has_deletions():
+        out = [d for d in out if not leaf.is_deleted(d)]
+    return out
+
+
+def _bulk_and(reader: Any, groups: list[list[tuple[str, str]]]
+              ) -> Iterator[list[tuple[float, int]]]:
+    """Every document in all groups (each an OR of terms), in chunks of :data:`BULK_MAX`
+    in index order, each ranked like BM25 with tf = 1.
+
+    For ANDs of long posting lists (phrases of common words): set intersection of whole
+    lists costs far less than whoosh's posting-by-posting skipping. Word groups that would
+    barely prune the candidates are skipped: locate() checks the words anyway.
+    """
+    from math import log
+    for leaf, base in reader.leaf_readers():
+        n_docs = max(leaf.doc_count_all(), 1)
+        dfs = [sum(leaf.doc_frequency(f, t) for f, t in g) for g in groups]
+        idf = sum(log(1 + (n_docs - df + 0.5) / (df + 0.5))
+                  for g, df in zip(groups, dfs) if g[0][0] in ("text", "bi"))
+        order = sorted(_intersect(leaf, groups, dfs))
+        avg = max(leaf.field_length("text") / n_docs, 1.0)
+        for i in range(0, len(order), BULK_MAX):
+            chunk = [(idf * 2.2 / (1 + 1.2 * (0.25 + 0.75 * leaf.doc_field_length(d, "text")
+                                                / avg)), base + d)
+                     for d in order[i:i + BULK_MAX]]
+            chunk.sort(key=lambda x: -x[0])
+            yield chunk
+
+
+def _intersect(leaf: Any, groups: list[list[tuple[str, str]]],
+               dfs: list[int] | None = None) -> set[int]:
+    """Documents of one segment in every group (word groups in most documents are skipped:
+    locate() checks the words anyway)."""
+    dfs = dfs or [sum(leaf.doc_frequency(f, t) for f, t in g) for g in groups]
+    docs: set[int] | None = None
+    for df, g in sorted(zip(dfs, groups)):
+        if docs is None:
+            docs = {d for f, t in g for d in _postings(leaf, f, t)}
+        elif df > 0.3 * leaf.doc_count_all() and g[0][0] in ("text", "bi"):
+            continue  # would remove few candidates, at the cost of reading a long list
+        else:
+            docs = _probe(leaf, g, docs)
+        if not docs:
+            break
+    return docs or set()
+
+
+def _matching(s: Any, q: Any) -> Iterable[int]:
+    """Every document matching a query (a superset for phrases), in any order."""
+    groups = _term_groups(q)
+    if not groups:
+        return s.docs_for_query(q)
+    return [base + d for leaf, base in s.reader().leaf_readers()
+            for d in _intersect(leaf, groups)]
+
+
+def _key_of(s: Any) -> Callable[[int], int]:
+    keys = _time_keys(s)
+    bases = [base for _, base in s.reader().leaf_readers()]
+    if len(keys) == 1:
+        return keys[0].__getitem__
+    return lambda d: keys[bisect_right(bases, d) - 1][d - bases[bisect_right(bases, d) - 1]]
+
+
+def _time_keys(searcher: Any) -> list[Any]:
+    """The ``tk`` column of every segment, read whole (whoosh reads it a value a call)."""
+    out = []
+    for leaf, _ in searcher.reader().leaf_readers():
+        col = leaf.column_reader("tk", translate=False)
+        try:
+            a = array("Q")
+            a.frombytes(col._dbfile.get(col._basepos, col._count * 8))
+            if sys.byteorder == "little":
+                a.byteswap()
+            a.extend([0] * max(0, leaf.doc_count_all() - len(a)))
+        except AttributeError:
+            a = [col[i] for i in range(leaf.doc_count_all())]
+        out.append(a)
+    return out
+
+
+def _probe(leaf: Any, group: list[tuple[str, str]], docs: set[int]) -> set[int]:
+    """The documents of ``docs`` that hold a term of ``group``.
+
+    Walks the posting blocks and decodes only those that can hold a candidate (whoosh's
+    own skip_to steps through a block one posting per Python call).
+    """
+    keep: set[int] = set()
+    order = sorted(docs)
+    for f, t in group:
+        if (f, t) not in leaf:
+            continue
+        m = leaf.postings(f, t)
+        if not all(hasattr(m, a) for a in ("_read_data", "_next_block", "_maxid", "_lastblock")):
+            keep |= docs & set(m.all_ids())
+            continue
+        i, n = 0, len(order)
+        while i < n:
+            j = bisect_right(order, m._maxid, i)
+            if j > i:  # candidates fall in this block: decode it
+                if m._data is None:
+                    m._read_data()
+                ids = m._data[0]
+                keep.update(set(ids if m._byteids else accumulate(ids)).intersection(
+                    order[i:j]))
+                i = j
+            if m._lastblock:
+                break
+            m._next_block()
+    if leaf.has_deletions():
+        keep = {d for d in keep if not leaf.is_deleted(d)}
+    return keep
 
 
 def _restrict(q: Any, translation: bool | None) -> Any:
@@ -620,10 +855,26 @@ class _Plan:
                           for x in Q.leaves(node, negated=False))
         for f in Q.top_filters(node):
             self.known[id(f)] = True
+        self.dropped: set[int] = set()
+        if isinstance(node, Q.And):
+            self._drop_loose_filters(node)
         q, exact = self.comp(node)
         self.exact = exact
         from whoosh.query import Every
         self.query = q if q is not None else Every()
+
+    def _drop_loose_filters(self, node: Q.And) -> None:
+        """Leave filters that pass most segments to locate() (checked on the recording's
+        metadata, which is cached, or the segment's stored speaker): intersecting with a
+        long list, or a union of many date terms, costs more in whoosh than the check."""
+        n_docs = max(self.reader.doc_count(), 1)
+        loose = [x for x in node.items if isinstance(x, (Q.Filter, Q.DateRange))
+                 and self.filt(x).estimate_size(self.reader) > 0.2 * n_docs]
+        if any(not isinstance(x, Q.Not) and id(x) not in {id(y) for y in loose}
+               for x in node.items):
+            for x in loose:
+                self.dropped.add(id(x))
+                self.known.pop(id(x), None)
 
     def restrict(self, translation: bool | None) -> Any:
         return _restrict(self.query, translation)
@@ -715,8 +966,9 @@ class _Plan:
             return self.filt(n), True
         if isinstance(n, Q.Not):  # left to locate(): whoosh's AndNot misses documents
             return None, False
-        parts = [(x, *self.comp(x)) for x in n.items]
-        exact = all(e for _, _, e in parts)
+        parts = [(x, *self.comp(x)) for x in n.items if id(x) not in self.dropped]
+        exact = all(e for _, _, e in parts) and not any(id(x) in self.dropped
+                                                        for x in n.items)
         if isinstance(n, Q.Or):
             if any(q is None for _, q, _ in parts):
                 return None, False

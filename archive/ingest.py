@@ -101,6 +101,26 @@ def _check_input(path: Path) -> None:
         raise InputError(f"{path.name}: file is empty")
 
 
+def _ogg_complete(path: Path) -> bool:
+    """True if an Ogg file ends with a whole page carrying the end-of-stream mark.
+
+    A cut Ogg file decodes as a shorter but valid stream (its length is read from the last
+    page left), so the missing end-of-stream page is the only sign that it was cut short.
+    """
+    with open(path, "rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        f.seek(max(0, size - 70000))  # longer than the largest possible page
+        tail = f.read()
+    i = tail.rfind(b"OggS")
+    while i >= 0:
+        if i + 27 <= len(tail) and tail[i + 4] == 0:
+            n = tail[i + 26]
+            if i + 27 + n <= len(tail) and i + 27 + n + sum(tail[i + 27:i + 27 + n]) == len(tail):
+                return bool(tail[i + 5] & 4)
+        i = tail.rfind(b"OggS", 0, i)
+    return False
+
+
 def _speech_text(segments: Sequence[Segment]) -> str:
     return " ".join(s.text.strip() for s in segments)
 
@@ -123,6 +143,9 @@ class Ingest:
         from . import transcribe  # heavy: faster-whisper is loaded here
 
         info = audio.probe(staged, name=filename)
+        if info.container == "ogg" and not _ogg_complete(staged):
+            raise AudioDecodeError(f"{filename}: truncated: the Ogg stream was cut short (its "
+                                   "end-of-stream page is missing); nothing was added")
         stereo = info.channels >= 2
         pcm = audio.decode(staged, stereo=stereo, name=filename)
         by_channel = bool(stereo and opts.diarize and audio.is_distinct_stereo(pcm))
@@ -224,6 +247,8 @@ class Ingest:
             ArchiveError: For any other failure; the archive is left unchanged.
         """
         path = Path(path)
+        if not self.store.writable:
+            self.store.write_lock()  # raises ArchiveReadOnly before any work is done
         _check_input(path)
         # A name that is not valid UTF-8 is kept readable (U+FFFD) in the catalog.
         name = os.fsencode(path.name).decode("utf-8", "replace")
@@ -290,13 +315,16 @@ class Ingest:
                     "add", rec.id, filename=rec.filename, size=rec.size, sha256=rec.id,
                     stored_as=str(dest.relative_to(self.store.root)), model=rec.model,
                     model_sha256=rec.model_sha256, revision=t.revision)
-            except BaseException:
+            except BaseException as e:
                 try:
                     rollback_add(self.store, self._index_factory,
                                  {"id": rec.id, "filename": rec.filename,
                                   "original_existed": existed})
                     self.store.journal_end(journal)
-                except BaseException:
-                    pass  # the journal stays: the next writer undoes the add
+                except BaseException:  # the journal stays: the next writer sorts it out
+                    if isinstance(e, ArchiveError):
+                        e.args = (f"{e}; the add stopped part-way and could not be undone "
+                                  "now: the next command that writes to the archive will "
+                                  "finish or undo it",)
                 raise
             self.store.journal_end(journal)

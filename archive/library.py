@@ -167,36 +167,41 @@ class Archive:
             lambda ix: ix.search(query, limit=limit, sort=sort, translation=translation))
 
     def quote(self, text: str, *, limit: int = 5, min_similarity: float = 0.5) -> list[Hit]:
-        """Passages matching a quote as published, even where recognition misheard words."""
-        from .quote import align, normalize
+        """Passages matching a quote as published, even where recognition misheard words.
 
-        tokens = normalize(text)
-        if not tokens:
+        Candidates come from the index by the quote's rarer words (fuzzily); each candidate
+        recording's words are then aligned with the quote word by word (see quote.py), so
+        the hit spans exactly the passage and lists the words that differ.
+        """
+        import re
+
+        from .quote import best_passages, normalize
+
+        if not normalize(text):
             raise BadReference("the quote has no words")
-        candidates = self._read_index(lambda ix: ix.candidates(tokens, limit=50))
-        hits: list[Hit] = []
-        seen: set[tuple[str, int]] = set()
-        transcripts: dict[str, Transcript] = {}
-        for rid in dict.fromkeys(c if isinstance(c, str) else c[0] for c in candidates):
-            if rid not in transcripts:
-                try:
-                    transcripts[rid] = self.store.read_transcript(rid)
-                except ArchiveError:
-                    continue
-            t = transcripts[rid]
-            words = t.words
-            al = align(text, words)
-            if al is None or al.similarity < min_similarity:
+        raw = re.findall(r"\w[\w'’]*", text)
+        candidates = self.index().candidates(raw, limit=50)
+        transcripts: dict[tuple[str, bool], Transcript] = {}
+        for c in candidates:
+            key = (c.recording_id, c.translation)
+            if key in transcripts:
                 continue
-            key = (rid, al.start_index)
-            if key in seen:
+            try:
+                t = (self.store.read_translation(c.recording_id) if c.translation
+                     else self.store.read_transcript(c.recording_id))
+            except ArchiveError:
                 continue
-            seen.add(key)
-            hits.append(self._hit_from_words(t, words, al.start_index, al.end_index,
+            if t is not None:
+                transcripts[key] = t
+        found = best_passages(text, ((k, t.words) for k, t in transcripts.items()),
+                              limit=limit, min_similarity=min_similarity)
+        hits = []
+        for key, al in found:
+            t = transcripts[key]
+            hits.append(self._hit_from_words(t, t.words, al.start_index, al.end_index,
                                              score=al.similarity, similarity=al.similarity,
                                              differences=tuple(al.differences)))
-        hits.sort(key=lambda h: -(h.similarity or 0))
-        return hits[:limit]
+        return hits
 
     def _hit_from_words(self, t: Transcript, words: Sequence[Word], i: int, j: int,
                         **kw: Any) -> Hit:

@@ -116,8 +116,8 @@ def sqlite_error(e: sqlite3.Error) -> ArchiveError:
     name = getattr(e, "sqlite_errorname", "") or ""
     msg = str(e)
     if name == "SQLITE_FULL" or "disk is full" in msg:
-        return DiskFull("disk full while writing catalog.sqlite; nothing was changed; free "
-                        "some space and run the command again")
+        return DiskFull("disk full while writing catalog.sqlite (no space left on the "
+                        "archive's disk); free some space and run the command again")
     if name.startswith("SQLITE_READONLY") or "readonly" in msg:
         return ArchiveReadOnly(f"catalog.sqlite cannot be written ({msg})")
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in msg:
@@ -478,9 +478,14 @@ class Store:
         shutil.rmtree(self.history_dir(rid), ignore_errors=True)
 
     # ----------------------------------------------------------------- locking
-    def write_lock(self, *, timeout: float | None = 600.0,
+    def write_lock(self, *, timeout: float | None = None,
                    on_wait: Callable[[str], None] | None = None) -> FileLock:
         """The archive-wide writer lock. Readers never take it.
+
+        Args:
+            timeout: Seconds to wait for another writer before LockTimeout; by default
+                ``$ARCHIVE_LOCK_TIMEOUT`` or 600.
+            on_wait: Called once if the lock is busy, with the holder's description.
 
         Raises:
             ArchiveReadOnly: If the archive folder cannot be written.
@@ -488,6 +493,11 @@ class Store:
         if not self.writable:
             raise ArchiveReadOnly(f"the archive at {self.root} is read-only (reading, searching "
                                   "and citing work; changing it does not)")
+        if timeout is None:
+            try:
+                timeout = float(os.environ.get("ARCHIVE_LOCK_TIMEOUT") or 600.0)
+            except ValueError:
+                raise UsageError("ARCHIVE_LOCK_TIMEOUT must be a number of seconds") from None
         return FileLock(self.root / "lock", timeout=timeout, on_wait=on_wait)
 
     def sweep(self) -> list[Path]:

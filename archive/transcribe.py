@@ -54,13 +54,15 @@ def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
 
 
 def speech_regions(audio: np.ndarray, *, min_silence: float = 0.3,
-                   pad: float = 0.05) -> list[tuple[float, float]]:
+                   pad: float = 0.05, threshold: float = 0.5) -> list[tuple[float, float]]:
     """Speech regions found by the silero VAD that faster-whisper ships.
 
     Args:
         audio: 16 kHz mono float32 samples.
         min_silence: Shortest pause, in seconds, that separates two regions.
         pad: Padding added to each side of a region, in seconds.
+        threshold: Speech probability above which a frame is speech (silero's default 0.5;
+            diarization uses a lower one to keep quiet word edges).
 
     Returns:
         (start, end) pairs in seconds, in time order.
@@ -68,7 +70,7 @@ def speech_regions(audio: np.ndarray, *, min_silence: float = 0.3,
     _offline_env()
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-    opts = VadOptions(min_silence_duration_ms=int(min_silence * 1000),
+    opts = VadOptions(threshold=threshold, min_silence_duration_ms=int(min_silence * 1000),
                       speech_pad_ms=int(pad * 1000))
     stamps = get_speech_timestamps(audio, opts, sampling_rate=16000)
     return [(s["start"] / 16000, s["end"] / 16000) for s in stamps]

@@ -2,8 +2,10 @@
 """Crash safety: SIGKILL `archive add` N times at random moments; count inconsistent archives.
 
 Each run adds a 4 s Ogg Opus clip of real speech (cut from ../shared/audio/jfk.flac) to one
-archive and kills the process: half of the kills land at a uniform random moment of the whole
-run, half at a random delay of up to 0.25 s after the commit began (its journal record appeared).
+archive and kills the process with SIGKILL: the first runs at each named step boundary of the
+commit (tests/helpers/crash.py KILL_POINTS, the child kills itself there), the rest alternately
+at a uniform random moment of the whole run and at a random delay of up to 40 ms after the
+commit began (its journal record appeared; a commit takes 10-40 ms).
 After each kill, `verify` runs in this process (it first finishes or undoes the interrupted
 add, as the next writer would) and must find no problem; a completed add is removed again.
 Every 10th run a `verify` subprocess is itself killed part-way, to crash the recovery too.
@@ -29,8 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.helpers.crash import (check_and_reset, child_env, cli, kill_add,  # noqa: E402
-                                 make_clip, sha256)
+from tests.helpers.crash import (KILL_POINTS, check_and_reset, child_env, cli,  # noqa: E402
+                                 kill_add, make_clip, sha256)
 
 
 def main() -> int:
@@ -39,6 +41,7 @@ def main() -> int:
     ap.add_argument("--model", default="tiny.en")
     ap.add_argument("--diarize", action="store_true", help="diarize too (slower)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args()
     jfk = ROOT.parent / "shared" / "audio" / "jfk.flac"
     if not jfk.exists():
@@ -60,10 +63,12 @@ def main() -> int:
         rid = Archive(root).recordings()[0].id
         check_and_reset(root, rid)
         bad, outcomes, recovered = 0, Counter(), Counter()
+        points = list(KILL_POINTS)
         for i in range(args.runs):
-            mode = "commit" if i % 2 else "time"
+            mode = "point" if i < len(points) else ("commit" if i % 2 else "time")
             k = kill_add(root, src, model=args.model, diarize=args.diarize, mode=mode, rng=rng,
-                         span=span * (1.1 if mode == "time" else 3))
+                         span=span * (1.1 if mode == "time" else 5),
+                         point=points[i] if mode == "point" else None)
             if i % 10 == 9:  # crash the recovery as well
                 p = subprocess.Popen(cli(root, "verify"), stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, env=child_env())
@@ -73,10 +78,15 @@ def main() -> int:
                 p.wait()
             problems, rec, present = check_and_reset(root, rid)
             for r in rec:
-                recovered[r.split(" of ")[0].split(":")[0]] += 1
-            where = ("in commit" if k.in_commit else "before commit") if k.killed \
+                recovered[" ".join(r.split()[:3])] += 1
+            where = ("in commit" if k.in_commit else "outside commit") if k.killed \
                 else "finished first"
-            outcomes[f"{k.mode}: {where}{', was complete' if present else ''}"] += 1
+            mode_name = "point" if k.mode.startswith("point") else k.mode
+            outcomes[f"{mode_name}: {where}, "
+                     f"{'was complete' if present else 'left nothing'}"] += 1
+            if args.verbose:
+                print(f"run {i}: {k.mode} delay {k.delay:.3f} -> {where}; complete={present}; "
+                      f"recovery: {rec}")
             if problems:
                 bad += 1
                 print(f"run {i}: INCONSISTENT after kill ({k}): {problems}")

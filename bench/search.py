@@ -8,10 +8,14 @@ tags, a recording date, a language and 2-4 speakers.
 
 Prints, per query kind, p50/p95 latency of:
   ours    Index.search(query, limit=20) (parse, whoosh, locate words, build hits)
-  whoosh  the bare whoosh query ours compiles to, searcher.search(q, limit=20)
+  whoosh  the bare whoosh query ours compiles to, on the same index, ranked by whoosh
+          alone: searcher.search(q, limit=20) (no word location, no hits)
   naive   a conventional positional whoosh index (TEXT with positions), QueryParser query
   tantivy the same query on tantivy-py (phrase with positions), top 20 + stored fields
-plus build rate, index size and the cold-process time of one search.
+plus build rate, index size and the cold-process time of one search. naive and tantivy
+have no source:/recorded: fields: those filters are left out of their queries. Indexes are
+built once into bench/out/ and reused (delete them to rebuild); timings on a shared machine
+are noisy.
 
     python bench/search.py --sizes 100000,1000000 [--naive-sizes 100000] [--queries 40]
 """
@@ -250,7 +254,8 @@ def make_queries(c: Corpus, k: int) -> dict[str, list[str]]:
         if len(quotes) < k and i + n <= len(ws):
             quotes.append('"' + " ".join(ws[i:i + n]) + '"')
     filters = [lambda: "speaker:S2", lambda: f"tag:{rnd.choice(TAGS[:8])}", lambda: "lang:de",
-               lambda: "recorded:{0}-03..{1}-06".format(*sorted(rnd.choices(range(2019, 2025), k=2))),
+               lambda: "recorded:{0}-03..{1}-06".format(
+                   *sorted(rnd.choices(range(2019, 2025), k=2))),
                lambda: f'source:"{rnd.choice(SOURCES)}"', lambda: "speaker:Commander"]
     fuzz = [w for w in words[100:5000] if len(w) >= 5]
     return {
@@ -371,8 +376,9 @@ def main() -> None:
                     print(f"{name}: built in {info['seconds']:.0f} s", flush=True)
             continue
         info = build_ours(c, OUT / f"ours-{n}")
-        print(f"ours:    built in {info['seconds']:.0f} s ({info['segments'] / info['seconds']:,.0f}"
-              f" segments/s), {info['bytes'] / 2**20:,.0f} MiB", flush=True)
+        rate = info["segments"] / info["seconds"]
+        print(f"ours:    built in {info['seconds']:.0f} s ({rate:,.0f} segments/s), "
+              f"{info['bytes'] / 2**20:,.0f} MiB", flush=True)
         ix = Index(OUT / f"ours-{n}")
         queries = make_queries(c, args.queries)
         s = ix._open()
@@ -387,8 +393,8 @@ def main() -> None:
             lambda q: len(ix.search(q, limit=20, sort="time")), queries["term"])}
         if n in naive_sizes:
             info_n = build_naive(c, OUT / f"naive-{n}")
-            print(f"naive:   built in {info_n['seconds']:.0f} s, {info_n['bytes'] / 2**20:,.0f} MiB",
-                  flush=True)
+            print(f"naive:   built in {info_n['seconds']:.0f} s, "
+                  f"{info_n['bytes'] / 2**20:,.0f} MiB", flush=True)
             from whoosh import index as wi
             from whoosh.qparser import QueryParser
             nix = wi.open_dir(str(OUT / f"naive-{n}"))
@@ -401,7 +407,8 @@ def main() -> None:
                 def run(q: str) -> int:
                     for a, b in fmap.items():
                         q = q.replace(a, b)
-                    q = " ".join(x for x in _split(q) if not x.startswith(("source:", "recorded:")))
+                    q = " ".join(x for x in _split(q)
+                                 if not x.startswith(("source:", "recorded:")))
                     return len(ns.search(qp.parse(q.lower().replace(" and ", " AND ")),
                                          limit=20).top_n)
                 rows[kind]["naive"] = timeit(run, qs)

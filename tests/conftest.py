@@ -42,7 +42,8 @@ def sha(path: Path) -> str:
 
 @pytest.fixture(scope="session")
 def built_archive(tmp_path_factory: pytest.TempPathFactory):
-    """An archive holding jfk.flac and the project's commander voice note, built once.
+    """An archive holding jfk.flac, the project's commander voice note, the WhatsApp note and
+    the stereo call, built once with the default model and diarization.
 
     Tests that use it must not modify it (use `fresh_archive` for that).
     """
@@ -55,6 +56,9 @@ def built_archive(tmp_path_factory: pytest.TempPathFactory):
     a.add(SAMPLES / "audio_2022-03-14_21-07-33.ogg",
           AddOptions(title="Commander voice note", source="Telegram channel",
                      tags=("leak", "military")))
+    a.add(SAMPLES / "PTT-20220405-WA0001.opus", AddOptions(source="WhatsApp source"))
+    a.add(SAMPLES / "leaked_call.m4a", AddOptions(title="Intercepted call", tags=("call",),
+                                                  recorded="2022-05-02"))
     return a
 
 

@@ -165,6 +165,10 @@ def test_speaker_filter_by_name_and_label(ix):
     assert {(h.recording_id, h.segment_id) for h in smith} == {(R2, 1)}
     assert all(h.speaker == "Colonel Smith" for h in smith)
     assert _keys(ix.search("speaker:smith fled")) == {(R2, 1, True)}
+    # a label also finds a named speaker (this filter passes >20% of segments, so it is
+    # checked on the stored segment rather than by whoosh)
+    assert _keys(ix.search("speaker:S2 fled")) == {(R1, 1, False), (R2, 1, True)}
+    assert _keys(ix.search("fled NOT speaker:S2")) == {(R1, 0, False)}
     assert _keys(ix.search("speaker:comm* money")) == {(R1, 2, False)}
 
 
@@ -412,3 +416,31 @@ def test_dates_known_to_the_month_under_or(ix):
     assert {h.recording_id for h in ix.search("harbour OR recorded:..2021-11-15")} == {R3}
     assert {h.recording_id for h in ix.search("harbour OR recorded:..2021-11", limit=50)} == {R3}
     assert {h.segment_id for h in ix.search("paid OR recorded:..2021-11-15")} == {1}
+
+
+QUERIES = ['"cowards and traitors"', "budget AND fuel", "the money", "fled NOT sir",
+           '"the minister tomorrow morning"', "the speaker:Commander", "the lang:en",
+           "traitor~ the", "the tag:budget", "trait* OR money", "money recorded:2021..2022"]
+
+
+@pytest.mark.parametrize("bulk_max", [2, 5000])
+def test_bulk_and_frequent_paths_find_the_same_hits(ix, monkeypatch, bulk_max):
+    import archive.index
+    exact = {q: _keys(ix.search(q, limit=100)) for q in QUERIES}
+    assert all(exact.values())
+    monkeypatch.setattr(archive.index, "EXACT_RANK", 0)
+    monkeypatch.setattr(archive.index, "BULK_MAX", bulk_max)
+    for q in QUERIES:
+        hits = ix.search(q, limit=100)
+        assert _keys(hits) == exact[q], q
+        if bulk_max > 100:  # one chunk: ranked as a whole
+            assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+@pytest.mark.parametrize("a, b, k, inside", [
+    ("traitor", "traitors", 1, True), ("traitr", "traitors", 1, False),
+    ("traitr", "traitors", 2, True), ("tratior", "traitor", 1, True),
+    ("kitten", "sitting", 2, False), ("kitten", "sitting", 3, True)])
+def test_edit_distance_cut_off(a, b, k, inside):
+    from archive.index import _within
+    assert _within(a, b, k) is inside

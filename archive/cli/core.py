@@ -50,7 +50,7 @@ def _progress_callbacks(enabled: bool):
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, required=True, type=click.Path(readable=False))
 @click.option("--title", help="Title (default: the file name).")
 @click.option("--source", help="Who or where it came from.")
 @click.option("--recorded", metavar="DATE", help="When it was recorded (YYYY-MM-DD[ hh:mm]).")

@@ -1,9 +1,15 @@
 """Kill `archive add` with SIGKILL at chosen moments and check the archive afterwards.
 
 Shared by ``tests/test_kill.py`` and ``bench/crash.py``. Nothing here mocks the pipeline: the
-real CLI runs in a child process with the real model and is killed from outside, either at a
-random time since start, or at a random delay after its commit began (the moment its journal
-record appears in ``<archive>/journal/``, polled every millisecond).
+real CLI runs in a child process with the real model and is killed with SIGKILL
+
+* from outside, at a random time since start (``mode="time"``), or at a random delay after its
+  commit began (``mode="commit"``: its journal record appears in ``<archive>/journal/``,
+  polled every half millisecond; a commit takes 10-40 ms);
+* or by itself, at a named step boundary of the commit (:data:`KILL_POINTS`): the child
+  wraps that function so that it sends itself SIGKILL just before or after it runs (or, for
+  ``custody-torn``, after writing half of the custody log line). Only the moment of death is
+  chosen; everything else runs as in production.
 """
 
 from __future__ import annotations
@@ -46,6 +52,60 @@ def child_env() -> dict[str, str]:
     return env
 
 
+#: Step boundaries of a commit where a child kills itself: name -> (target, when).
+KILL_POINTS: dict[str, tuple[str, str]] = {
+    "staged": ("archive.fsutil:copy_hashing", "after"),
+    "journal-written": ("archive.store:Store.journal_begin", "after"),
+    "original-stored": ("archive.store:Store.store_original", "after"),
+    "history-written": ("archive.fsutil:atomic_write_bytes", "after"),
+    "transcript-written": ("archive.store:Store.write_transcript", "after"),
+    "catalog-in-transaction": ("archive.store:Store.put_speakers", "after"),
+    "catalog-committed": ("archive.index:Index.writer", "before"),
+    "index-segments-written": ("whoosh.index:TOC.write", "before"),
+    "index-toc-written": ("whoosh.index:clean_files", "before"),
+    "custody-before": ("archive.store:CustodyLog.append", "before"),
+    "custody-torn": ("os:write", "torn"),
+    "journal-end": ("archive.store:Store.journal_end", "before"),
+}
+
+
+def arm(point: str) -> None:
+    """In a child process: make it SIGKILL itself at ``point``: a key of KILL_POINTS, or
+    ``"module:Class.method@before"`` / ``"…@after"``."""
+    import importlib
+    target, when = KILL_POINTS[point] if point in KILL_POINTS else point.split("@")
+    mod_name, attr = target.split(":")
+    mod = importlib.import_module(mod_name)
+    owner, name = (mod, attr) if "." not in attr else \
+        (getattr(mod, attr.split(".")[0]), attr.split(".")[1])
+    orig = getattr(owner, name)
+    die = lambda: os.kill(os.getpid(), signal.SIGKILL)  # noqa: E731
+    if when == "torn":  # os.write of a custody line: write half of it, then die
+        def wrapper(fd, data, *a):  # type: ignore[no-untyped-def]
+            b = bytes(data)
+            if b.startswith(b'{"details"') and b'"event": "add"' in b:
+                orig(fd, b[:len(b) // 2])
+                die()
+            return orig(fd, data, *a)
+    else:
+        def wrapper(*a, **kw):  # type: ignore[no-untyped-def]
+            # atomic_write_bytes: only the commit's first transcript write (history/) counts
+            armed = name != "atomic_write_bytes" or (bool(a) and "history" in str(a[0]))
+            if armed and when == "before":
+                die()
+            out = orig(*a, **kw)
+            if armed and when == "after":
+                die()
+            return out
+    setattr(owner, name, wrapper)
+    if "." not in attr:  # modules that imported the function by name
+        for m in ("archive.store", "archive.ingest", "archive.revisions", "archive.integrity",
+                  "archive.recovery"):
+            mm = importlib.import_module(m)
+            if getattr(mm, name, None) is orig:
+                setattr(mm, name, wrapper)
+
+
 @dataclass
 class Kill:
     """One killed run: how it was aimed and where it hit."""
@@ -58,36 +118,44 @@ class Kill:
 
 
 def kill_add(root: Path, src: Path, *, model: str, diarize: bool, mode: str,
-             rng: random.Random, span: float, window: float = 0.25) -> Kill:
+             rng: random.Random, span: float, window: float = 0.04,
+             point: str | None = None) -> Kill:
     """Run ``archive add SRC`` and SIGKILL it.
 
     Args:
         mode: ``time``: at a uniform random moment in [0, span] seconds after start;
             ``commit``: at a uniform random delay in [0, window] after the commit's journal
-            record appears.
+            record appears; ``point``: the child kills itself at ``point``.
         span: Wall time of a complete add (for ``time``), or the longest wait for the commit.
     """
     args = ["add", "-q", "--model", model] + ([] if diarize else ["--no-diarize"]) + [str(src)]
     jdir = root / "journal"
-    p = subprocess.Popen(cli(root, *args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    cmd = cli(root, *args)
+    if mode == "point":
+        code = (f"import sys; from tests.helpers.crash import arm; arm({point!r}); "
+                f"from archive.cli import main; main({cmd[3:]!r}, prog_name='archive')")
+        cmd = [sys.executable, "-c", code]
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                          env=child_env())
     t0 = time.monotonic()
     delay = 0.0
     try:
-        if mode == "time":
+        if mode == "point":
+            p.wait(timeout=span)
+        elif mode == "time":
             delay = rng.uniform(0.0, span)
             while time.monotonic() - t0 < delay and p.poll() is None:
                 time.sleep(0.002)
         else:
             delay = rng.uniform(0.0, window)
             while p.poll() is None and time.monotonic() - t0 < span:
-                if any(jdir.glob("add-*.json")):
+                if _journalled(jdir):
                     break
-                time.sleep(0.001)
+                time.sleep(0.0005)
             t1 = time.monotonic()
             while time.monotonic() - t1 < delay and p.poll() is None:
                 time.sleep(0.001)
-        in_commit = any(jdir.glob("add-*.json"))
+        in_commit = _journalled(jdir)
         killed = p.poll() is None
         if killed:
             p.send_signal(signal.SIGKILL)
@@ -95,7 +163,51 @@ def kill_add(root: Path, src: Path, *, model: str, diarize: bool, mode: str,
         p.wait()
         if p.stderr:
             p.stderr.close()
-    return Kill(mode, delay, killed, in_commit and killed, p.returncode)
+    if mode == "point":
+        killed = p.returncode == -signal.SIGKILL
+        in_commit = killed and _journalled(jdir)
+    return Kill(mode if mode != "point" else f"point {point}", delay, killed,
+                in_commit and killed, p.returncode)
+
+
+def _journalled(jdir: Path) -> bool:
+    try:
+        return any(n.startswith("add-") and n.endswith(".json") for n in os.listdir(jdir))
+    except OSError:
+        return False
+
+
+def fill_disk_at_commit(leave: int) -> None:
+    """In a child process: when an add's commit begins, fill the archive's file system so that
+    only ``leave`` bytes stay free (the filler is ``<archive>/../filler``)."""
+    from archive.ingest import Ingest
+    orig = Ingest.commit
+
+    def commit(self, staged, *a, **kw):  # type: ignore[no-untyped-def]
+        folder = self.store.root.parent
+        st = os.statvfs(folder)
+        with open(folder / "filler", "wb") as f:
+            f.write(b"\0" * max(0, st.f_bavail * st.f_frsize - leave))
+        return orig(self, staged, *a, **kw)
+    Ingest.commit = commit  # type: ignore[method-assign]
+
+
+def run_disk_full(root: Path, leave: int, *args: str) -> subprocess.CompletedProcess:
+    """Run ``archive --archive ROOT ARGS`` in a child whose disk fills up as it commits."""
+    code = (f"from tests.helpers.crash import fill_disk_at_commit; "
+            f"fill_disk_at_commit({leave}); "
+            f"from archive.cli import main; main({cli(root, *args)[3:]!r}, prog_name='archive')")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=child_env(), timeout=300)
+
+
+def run_killed(root: Path, point: str, *args: str,
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run ``archive --archive ROOT ARGS`` in a child that SIGKILLs itself at ``point``."""
+    code = (f"import sys; from tests.helpers.crash import arm; arm({point!r}); "
+            f"from archive.cli import main; main({cli(root, *args)[3:]!r}, prog_name='archive')")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**child_env(), **(env or {})}, timeout=300)
 
 
 def check_and_reset(root: Path, rid: str) -> tuple[list[str], list[str], bool]:

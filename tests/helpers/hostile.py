@@ -48,7 +48,7 @@ def build(folder: Path, jfk: Path) -> dict[str, Path]:
         "-b:a", "16k", str(out("silence10min.ogg")))
     _ff("-f", "lavfi", "-i", "anoisesrc=d=20:c=pink:r=16000:a=0.3:seed=7", str(out("noise.wav")))
     _ff("-i", j, "-c:a", "libopus", "-b:a", "24k", str(out("speech.ogg")))
-    _ff("-i", j, "-c:a", "aac", "-b:a", "48k", str(out("speech.m4a")))
+    _ff("-i", j, "-c:a", "aac", "-b:a", "48k", str(out("speech_m4a.m4a")))
 
     # --- broken: must be refused -------------------------------------------------------------
     out("empty.ogg").write_bytes(b"")
@@ -94,35 +94,3 @@ def build(folder: Path, jfk: Path) -> dict[str, Path]:
     f["fifo"] = fifo
     f["missing"] = folder / "missing.ogg"
     return f
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    """Relative path -> SHA-256 (or link target) of everything under ``folder``."""
-    import hashlib
-    out: dict[str, str] = {}
-    for dirpath, dirnames, filenames in os.walk(folder):
-        for name in sorted(dirnames + filenames):
-            p = Path(dirpath) / name
-            rel = str(p.relative_to(folder))
-            if p.is_symlink():
-                out[rel] = "-> " + os.readlink(p)
-            elif p.is_file():
-                out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
-            elif not p.is_dir():
-                out[rel] = "special"
-    return out
-
-
-def archive_state(root: Path) -> dict[str, object]:
-    """What an archive holds, for "nothing changed" checks: every file's hash (the catalog as
-    its logical content, the lock and sqlite's WAL and shared-memory files left out)."""
-    import sqlite3
-    files = {k: v for k, v in snapshot(root).items()
-             if not k.startswith("catalog.sqlite") and k != "lock"
-             and not k.startswith("staging/")}
-    db = sqlite3.connect(f"{(root / 'catalog.sqlite').as_uri()}?mode=ro", uri=True)
-    try:
-        dump = "\n".join(db.iterdump())
-    finally:
-        db.close()
-    return {"files": files, "catalog": dump}

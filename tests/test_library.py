@@ -1,0 +1,193 @@
+"""The archive as a reporter uses it, end to end on real audio with the real default model:
+add, provenance, duplicates, show/export, search, cite, verify."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+from pathlib import Path
+
+import pytest
+
+from archive.errors import AlreadyArchived, BadReference, QueryError
+from archive.ingest import AddOptions
+from archive.library import Archive
+
+from .conftest import JFK_TEXT, SAMPLES, shared
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z']+", text.lower())
+
+
+def _wer(ref: str, hyp: str) -> float:
+    import jiwer
+    return jiwer.wer(" ".join(_words(ref)), " ".join(_words(hyp)))
+
+
+def _rec(a: Archive, title: str):
+    return next(r for r in a.recordings() if r.title == title)
+
+
+def test_jfk_transcript_text_and_word_times(built_archive: Archive):
+    rec = _rec(built_archive, "JFK inaugural")
+    t = built_archive.transcript(rec.id)
+    assert _wer(JFK_TEXT, t.text) <= 0.10, t.text
+    assert t.language == "en" and rec.language_probability > 0.5
+    words = t.words
+    assert all(0 <= w.start <= w.end <= rec.duration + 0.01 for w in words)
+    assert all(a.start <= b.start and a.end <= b.start + 1e-6 for a, b in zip(words, words[1:]))
+    assert all(s.speaker for s in t.segments) and all(w.speaker for w in words)
+
+
+def test_provenance_is_recorded(built_archive: Archive):
+    rec = _rec(built_archive, "JFK inaugural")
+    jfk = shared("jfk.flac")
+    assert rec.size == jfk.stat().st_size and rec.ext == ".flac"
+    assert rec.codec == "flac" and rec.channels == 2 and rec.sample_rate == 44100
+    # Its two channels are copies: not a call layout, so it is transcribed once.
+    assert built_archive.transcript(rec.id).options["by_channel"] is False
+    assert rec.duration == pytest.approx(11.0, abs=0.05)
+    assert rec.model == "base" and rec.model_sha256.startswith("d01c3014")
+    assert rec.added_by and rec.tool_version and rec.added.endswith("+00:00")
+    orig = built_archive.original_path(rec.id)
+    assert orig.read_bytes() == jfk.read_bytes()
+    assert not os.stat(orig).st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+    events = built_archive.log(rec.id[:8])
+    assert [e["event"] for e in events] == ["add"]
+    assert events[0]["details"]["sha256"] == rec.id
+
+
+def test_messenger_file_name_gives_an_inferred_date(built_archive: Archive):
+    rec = _rec(built_archive, "PTT-20220405-WA0001")
+    assert (rec.recorded, rec.recorded_inferred, rec.recorded_basis) == \
+        ("2022-04-05", True, "filename")
+    tg = _rec(built_archive, "Commander voice note")
+    assert tg.recorded == "2022-03-14T21:07:33" and tg.recorded_inferred
+    given = _rec(built_archive, "Intercepted call")
+    assert (given.recorded, given.recorded_inferred, given.recorded_basis) == \
+        ("2022-05-02", False, "user")
+
+
+def test_same_bytes_twice_are_refused_with_their_id(built_archive: Archive, copy_of):
+    dup = copy_of(shared("jfk.flac"), "renamed_copy.flac")
+    rec = _rec(built_archive, "JFK inaugural")
+    before = len(built_archive.recordings())
+    with pytest.raises(AlreadyArchived) as e:
+        built_archive.add(dup)
+    assert e.value.recording_id == rec.id and rec.id[:10] in str(e.value)
+    assert len(built_archive.recordings()) == before
+
+
+def test_stereo_call_is_transcribed_per_channel(built_archive: Archive):
+    t = built_archive.transcript(_rec(built_archive, "Intercepted call").id)
+    assert t.options["by_channel"] is True
+    by_speaker = {}
+    for s in t.segments:
+        by_speaker.setdefault(s.speaker, []).append(s.text)
+    assert len(by_speaker) == 2
+    first = " ".join(by_speaker[t.segments[0].speaker]).lower()
+    other = " ".join(v for k, vs in by_speaker.items() if k != t.segments[0].speaker
+                     for v in vs).lower()
+    assert "documents" in first or "document" in first
+    assert "payments" in other and "minister" not in other
+
+
+def test_export_formats(built_archive: Archive):
+    rid = _rec(built_archive, "JFK inaugural").id
+    srt = built_archive.export(rid, "srt")
+    assert re.search(r"^1\n00:00:0\d,\d{3} --> 00:00:\d\d,\d{3}\n\[S1\] ", srt, re.M)
+    vtt = built_archive.export(rid, "vtt")
+    assert vtt.startswith("WEBVTT") and "<v S1>" in vtt
+    data = json.loads(built_archive.export(rid, "json"))
+    assert data["recording"]["id"] == rid and data["segments"][0]["words"]
+    rttm = built_archive.export(rid, "rttm")
+    assert rttm.startswith(f"SPEAKER {rid[:10]} 1 ")
+    txt = built_archive.export(rid, "txt")
+    assert "ask not what your country" in txt.lower()
+
+
+def test_phrase_offset_is_the_words_not_the_segment(built_archive: Archive):
+    hits = built_archive.search('"ask not what your country"')
+    assert hits and hits[0].title == "JFK inaugural"
+    assert hits[0].start == pytest.approx(3.25, abs=0.15)
+    assert hits[0].text.lower().startswith("ask not")
+
+
+@pytest.mark.parametrize("query,title", [
+    ('"fellow Americans"', "JFK inaugural"),
+    ("traitors AND weaklings", "Commander voice note"),
+    ("convoy OR zeppelin", "PTT-20220405-WA0001"),
+    ("traitor~", "Commander voice note"),
+    ("payment*", "Intercepted call"),
+    ("country NOT americans", None),
+    ("tag:military bridge", "Commander voice note"),
+    ("source:WhatsApp trucks", "PTT-20220405-WA0001"),
+    ("title:JFK country", "JFK inaugural"),
+    ("lang:en minister", "Intercepted call"),
+    ("recorded:2022-04..2022-04 trucks", "PTT-20220405-WA0001"),
+    ("recorded:2022-03 trucks", "Commander voice note"),
+])
+def test_queries_find_the_right_recording(built_archive: Archive, query, title):
+    hits = built_archive.search(query)
+    if title is None:
+        assert hits == []
+    else:
+        assert hits and {h.title for h in hits} == {title}, [(h.title, h.text) for h in hits]
+
+
+@pytest.mark.parametrize("query", ['"unclosed phrase', "speaker:", "nosuchfield:x", "(a OR",
+                                   "recorded:2022-13..2022-14"])
+def test_malformed_queries_raise(built_archive: Archive, query):
+    with pytest.raises(QueryError):
+        built_archive.search(query)
+
+
+def test_published_quote_with_misheard_words_is_the_top_hit(built_archive: Archive):
+    quote = "Let's call a spade a spade: you are weaklings, cowards and traitors."
+    hits = built_archive.quote(quote)
+    assert hits and hits[0].title == "Commander voice note"
+    t = built_archive.transcript(hits[0].recording_id)
+    spoken = " ".join(w.text for w in t.words if hits[0].start <= w.start < hits[0].end)
+    assert "weaklings" in spoken.lower()
+    assert 0.5 <= hits[0].similarity < 1.0
+    # The transcript disagrees with the published quote somewhere, and the hit says where.
+    assert hits[0].differences
+
+
+def test_cite_a_hit_and_a_span_with_clip(built_archive: Archive, tmp_path: Path):
+    hits = built_archive.search('"ask not what your country"')
+    built_archive.remember_hits(hits)
+    c = built_archive.cite("1")
+    rec = _rec(built_archive, "JFK inaugural")
+    assert c.recording_id == rec.id and c.start == hits[0].start and c.end == hits[0].end
+    assert c.words.lower().startswith("ask not what your country")
+    assert c.url.startswith("file:///") and c.url.endswith(f"#t={c.start:.1f},{c.end:.1f}")
+    assert c.revision == 1 and c.speaker == "S1" and not c.verified
+    c2 = built_archive.cite(f"{rec.id[:6]}@3.2-5.0")
+    assert c2.words.lower().startswith("ask not") and (c2.start, c2.end) == (3.2, 5.0)
+    clipped = built_archive.clip(c2, padding=0.5, fmt="wav", dest=tmp_path / "q.wav")
+    from archive import audio
+    dur = audio.decode(clipped.clip_path).shape[-1] / 16000
+    assert dur == pytest.approx(5.0 - 3.2 + 2 * 0.5, abs=0.05)
+    manifest = json.loads((tmp_path / "q.wav.json").read_text())
+    assert manifest["parent"]["sha256"] == rec.id
+    assert manifest["clip"]["sha256"] == clipped.clip_sha256
+    with pytest.raises(BadReference):
+        built_archive.cite(f"{rec.id[:6]}@30-31")
+
+
+def test_verify_catches_a_modified_original(fresh_archive: Archive, copy_of):
+    a = fresh_archive
+    rec = a.add(copy_of(SAMPLES / "PTT-20220405-WA0001.opus"),
+                AddOptions(diarize=False, model="tiny.en"))
+    assert a.verify().ok
+    orig = a.original_path(rec.id)
+    orig.chmod(0o644)
+    data = bytearray(orig.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    orig.write_bytes(bytes(data))
+    rep = a.verify()
+    assert not rep.ok and any("CHANGED" in p and rec.short_id in p for p in rep.problems)
