@@ -138,7 +138,11 @@ def refine_words(audio: np.ndarray, segments: Sequence[Segment], *,
     # (a weak consonant is not a pause).
     speech = _fill_gaps(active, smooth < floor + PAUSE_DB, int(round(MIN_PAUSE / FRAME)))
     flat = [w for seg in segments for w in seg.words]
-    spans = [_shrink(w.start, w.end, speech, edge) for w in flat]
+    # A word after a sentence end that spans a pause belongs to the speech after the pause:
+    # Whisper puts such onsets early, and the stretch before is the last word's tail.
+    late = [i > 0 and flat[i - 1].text.rstrip("\"'”»)").endswith((".", "?", "!", "…"))
+            for i in range(len(flat))]
+    spans = [_shrink(w.start, w.end, speech, edge, late=late[i]) for i, w in enumerate(flat)]
     spans = _relocate(spans, speech, edge)
     spans = _reach(spans, speech, edge)
     out: list[Segment] = []
@@ -202,7 +206,7 @@ def _walk(j: int, step: int, limit: int, edge: np.ndarray) -> int:
 
 
 def _shrink(start: float, end: float, speech: np.ndarray,
-            edge: np.ndarray) -> tuple[float, float]:
+            edge: np.ndarray, *, late: bool = False) -> tuple[float, float]:
     a = max(0, int(round(start / FRAME)))
     b = min(len(speech), int(round(end / FRAME)))
     if b - a < 2:
@@ -215,6 +219,9 @@ def _shrink(start: float, end: float, speech: np.ndarray,
     # tail; one at its very end preceded by a pause is the next word's head. So is a longer
     # one that runs on from outside the window, if it holds a minor part of the window.
     span = b - a
+    if late and len(groups) > 1 and groups[0][0] == 0 and \
+            groups[-1][0] - groups[-2][1] >= MIN_GAP / FRAME:
+        groups = groups[-1:]
     if len(groups) > 1 and groups[0][0] == 0 and _spill(
             groups[0][1], span, a > 0 and speech[a - 1]):
         groups.pop(0)
