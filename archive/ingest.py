@@ -121,6 +121,34 @@ def _ogg_complete(path: Path) -> bool:
     return False
 
 
+def split_at_pauses(segments: Sequence[Segment], gap: float = 1.0) -> tuple[Segment, ...]:
+    """Segments split wherever their words pause for ``gap`` seconds or more.
+
+    One channel of a call is silent while the other party talks, and Whisper happily runs a
+    segment across that silence; merged in time order with the other channel, such a
+    segment would straddle the other party's turn.
+    """
+    out: list[Segment] = []
+    for seg in segments:
+        words = list(seg.words)
+        if not words:
+            out.append(seg)
+            continue
+        run = [words[0]]
+        for w in words[1:]:
+            if w.start - run[-1].end >= gap:
+                out.append(replace(seg, words=tuple(run), start=run[0].start, end=run[-1].end,
+                                   text=" ".join(x.text for x in run)))
+                run = []
+            run.append(w)
+        if len(run) == len(words):
+            out.append(seg)
+        else:
+            out.append(replace(seg, words=tuple(run), start=run[0].start, end=run[-1].end,
+                               text=" ".join(x.text for x in run)))
+    return tuple(out)
+
+
 def _speech_text(segments: Sequence[Segment]) -> str:
     return " ".join(s.text.strip() for s in segments)
 
@@ -171,7 +199,7 @@ class Ingest:
                 progress=lambda d, t, ch=ch: tprog(ch * duration + d, span))
             segs = res.segments
             if by_channel:
-                segs = tuple(replace(s, channel=ch) for s in segs)
+                segs = tuple(replace(s, channel=ch) for s in split_at_pauses(segs))
             results.append((res, segs))
         first = max(results, key=lambda r: len(_speech_text(r[1])))[0]
         segments: tuple[Segment, ...] = tuple(
