@@ -106,7 +106,8 @@ _ASCII_WILD = _ASCII_EDGE.replace("*", "").replace("?", "")
 
 
 def normalize(text: str, *, wild: bool = False) -> str:
-    """Fold a word for matching: NFKC, case-folded, edge punctuation stripped, no spaces.
+    """Fold a word for matching: NFKC, case-folded, edge punctuation and a possessive
+    ``'s`` stripped, no spaces.
 
     Args:
         text: A word as recognised or typed.
@@ -114,7 +115,7 @@ def normalize(text: str, *, wild: bool = False) -> str:
     """
     if text.isascii():  # the common case, ~10x faster; same result
         t = "".join(text.lower().split()).strip(_ASCII_WILD if wild else _ASCII_EDGE)
-        return t.replace("|", "")
+        return _possessive(t.replace("|", ""))
     t = unicodedata.normalize("NFKC", text).casefold()
     t = t.replace("\u2019", "'").replace("\u2018", "'")
     t = "".join(t.split())
@@ -125,7 +126,12 @@ def normalize(text: str, *, wild: bool = False) -> str:
         i += 1
     while j > i and not keep(t[j - 1]):
         j -= 1
-    return t[i:j].replace("|", "")
+    return _possessive(t[i:j].replace("|", ""))
+
+
+def _possessive(t: str) -> str:
+    """``minister's`` -> ``minister``, so that the plain word finds it."""
+    return t[:-2] if t.endswith("'s") and len(t) > 2 else t
 
 
 def normalize_tag(text: str) -> str:

@@ -16,6 +16,8 @@ def test_normalize_folds_case_and_edge_punctuation():
     assert normalize("\u2014") == ""
     assert normalize("Verr\u00e4ter") == "verr\u00e4ter"
     assert normalize("coward*", wild=True) == "coward*"
+    assert normalize("minister's") == normalize("Minister\u2019s") == "minister"
+    assert normalize("'s") == "s"
 
 
 def test_words_phrases_and_implicit_and():
