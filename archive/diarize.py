@@ -64,23 +64,28 @@ class Diarization:
 class Options:
     """Tunable settings of :func:`diarize` (defaults tuned on dev data; see module docstring)."""
 
-    window: float = 1.5          # embedding window, s
+    window: float = 1.0          # embedding window, s
     step: float = 0.25           # hop between windows, s
-    min_window: float = 0.9      # shorter windows are not clustered, only scored
+    min_window: float = 0.6      # shorter windows are not clustered, only scored
     method: str = "spectral"     # or "ahc"
     ahc_threshold: float = 0.3   # cosine distance at which average linkage stops
-    merge_threshold: float = 0.85  # centroids more similar than this are one speaker
-    min_cluster: float = 3.0     # seconds of speech a speaker must have
+    merge_threshold: float = 0.85  # speakers whose core centroids are closer are merged
+    min_cluster: float = 4.0     # seconds of speech a speaker must have
     frame: float = 0.05          # resegmentation frame, s
-    switch_penalty: float = 0.5  # Viterbi cost of a speaker change (score units)
+    switch_penalty: float = 0.5  # Viterbi cost of a speaker change (similarity units)
     temperature: float = 0.05    # similarity -> log-likelihood scale
     iterations: int = 1          # centroid re-estimations after resegmentation
-    core: float = 1.0            # fraction of most typical windows that make a centroid
-    max_gap: float = 0.6         # same-speaker pauses bridged, s
-    max_units: int = 1500        # cap on clustered windows (long recordings are subsampled)
+    core: float = 0.7            # fraction of most typical windows that make a centroid
+    max_gap: float = 0.8         # same-speaker pauses bridged, s
+    max_units: int = 600         # cap on clustered units (long recordings are pooled)
 
 
 DEFAULT = Options()
+
+#: Keyword options for :func:`archive.transcribe.speech_regions` that suit diarization: a
+#: lower speech threshold and wider padding keep quiet word edges inside the turns (the
+#: reference counts speech up to its edges), shorter pauses split regions at quick turn-taking.
+SPEECH_OPTIONS: Mapping[str, float] = {"threshold": 0.35, "min_silence": 0.2, "pad": 0.15}
 _DEBUG = None
 
 
@@ -111,18 +116,16 @@ def _spectral(emb: np.ndarray, k_min: int, k_max: int, k_fixed: int | None,
         np.put_along_axis(aff, idx, 1.0, axis=1)
         aff = (aff + aff.T) / 2
         lap = np.diag(aff.sum(axis=1)) - aff
-        vals, vecs = eigh(lap)
+        vals = eigh(lap, eigvals_only=True)
         gaps = np.diff(vals[:k_max + 1])
-        if k_fixed:
-            k = k_fixed
-        else:
-            k = int(np.clip(np.argmax(gaps) + 1, k_min, k_max))
+        k = k_fixed or int(np.clip(np.argmax(gaps) + 1, k_min, k_max))
         ratio = (p / n) / (gaps.max() / max(vals[-1], 1e-9) + 1e-10)
         if best is None or ratio < best[0]:
-            best = (ratio, k, vecs[:, :k])
+            best = (ratio, k, lap)
     if best is None or best[1] <= 1:
         return np.zeros(n, dtype=int)
-    _, k, spec = best
+    _, k, lap = best
+    spec = eigh(lap, subset_by_index=[0, k - 1])[1]
     return KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(_normalise(spec))
 
 
@@ -256,6 +259,30 @@ def _bridge(turns: list[tuple[float, float, int]], max_gap: float):
 
 # --- public API -----------------------------------------------------------------------------
 
+def _units(emb: np.ndarray, windows: Sequence[tuple[float, float]],
+           regions: Sequence[tuple[float, float]], opt: Options) -> np.ndarray:
+    """Embeddings to cluster: the windows long enough to be reliable; on long recordings,
+    means of runs of consecutive windows inside one region, so that at most ``max_units``
+    remain (the affinity matrix and its eigendecomposition grow as the square and cube)."""
+    lengths = np.array([b - a for a, b in windows])
+    keep = np.nonzero(lengths >= opt.min_window)[0]
+    if len(keep) < 2:
+        keep = np.arange(len(windows))
+    if len(keep) <= opt.max_units:
+        return emb[keep]
+    group = int(np.ceil(len(keep) / opt.max_units))
+    region = np.searchsorted([a for a, _ in regions], [windows[i][0] for i in keep],
+                             side="right")
+    out, run = [], [keep[0]]
+    for i, r_prev, r in zip(keep[1:], region, region[1:]):
+        if r != r_prev or len(run) == group:
+            out.append(emb[run].mean(axis=0))
+            run = []
+        run.append(i)
+    out.append(emb[run].mean(axis=0))
+    return _normalise(np.stack(out))
+
+
 def _clean_regions(speech: Sequence[tuple[float, float]], duration: float):
     regions = sorted((max(0.0, float(a)), min(duration, float(b))) for a, b in speech)
     out: list[tuple[float, float]] = []
@@ -299,23 +326,17 @@ def diarize(audio: np.ndarray, speech: Sequence[tuple[float, float]], *,
         return Diarization((), {}, f"ge2e-{options.method}")
     windows = voice.sliding_windows(regions, window=options.window, step=options.step)
     emb = voice.embed_windows(audio, windows, progress=progress)
-    lengths = np.array([b - a for a, b in windows])
-    units = np.nonzero(lengths >= options.min_window)[0]
-    if len(units) < 2:
-        units = np.arange(len(windows))
-    if len(units) > options.max_units:
-        units = units[np.linspace(0, len(units) - 1, options.max_units).astype(int)]
-    speech_time = sum(b - a for a, b in regions)
-    per_unit = speech_time / len(units)
+    units = _units(emb, windows, regions, options)
+    per_unit = sum(b - a for a, b in regions) / len(units)
     k_fixed = num_speakers
     if len(units) < 4 or max_speakers == 1 or k_fixed == 1:
         labels = np.zeros(len(units), dtype=int)
     elif options.method == "ahc":
-        labels = _ahc(emb[units], options.ahc_threshold, min_speakers, max_speakers, k_fixed)
+        labels = _ahc(units, options.ahc_threshold, min_speakers, max_speakers, k_fixed)
     else:
-        labels = _spectral(emb[units], min_speakers, max_speakers, k_fixed)
-    labels = _tidy(emb[units], labels, per_unit, options, min_speakers, k_fixed)
-    cent = _centroids(emb[units], labels)
+        labels = _spectral(units, min_speakers, max_speakers, k_fixed)
+    labels = _tidy(units, labels, per_unit, options, min_speakers, k_fixed)
+    cent = _centroids(units, labels)
     floor = k_fixed or min_speakers
     for _ in range(2 * len(cent) + options.iterations + 1):
         turns = _resegment(regions, windows, emb, cent, options)

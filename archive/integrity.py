@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,9 +21,6 @@ from .fsutil import atomic_write_text, fsync_dir, remove_tree, sha256_path
 from .models import Recording
 from .recovery import IndexFactory, finish_rm, recover, rollback_add
 from .store import CustodyLog, Store
-
-_SHA = re.compile(r"^[0-9a-f]{64}$")
-
 
 @dataclass
 class Report:

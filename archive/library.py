@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
@@ -50,6 +51,7 @@ class Archive:
         a = cls(path, create=True)
         if fresh:
             with a.store.write_lock():
+                a.index()  # made now, under the lock, not by the first reader
                 a.custody.append("init", None, path=str(a.root))
         return a
 
@@ -93,6 +95,19 @@ class Archive:
         """Finish or roll back writes that a crash interrupted. Returns what was done."""
         with self.store.write_lock(on_wait=on_wait):
             return self._recover_locked()
+
+    def interrupted(self) -> list[str]:
+        """Writes that a process began and did not finish because it died (not those of a
+        process still running), e.g. ``["add of 3fa4c1d2e0"]``. Readers cannot finish them;
+        the next command that writes (``archive verify`` is one) does."""
+        from .fsutil import pid_alive
+        out = []
+        for j in self.store.journal():
+            pid = j.get("pid")
+            if isinstance(pid, int) and pid != os.getpid() and pid_alive(pid):
+                continue
+            out.append(f"{j.get('op')} of {str(j.get('id'))[:10]}")
+        return out
 
     # ------------------------------------------------------------ lookup
     def resolve(self, ref: str) -> str:

@@ -23,6 +23,7 @@ record noted when the operation began.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -32,6 +33,7 @@ from .models import Recording
 from .store import CustodyLog, Store
 
 IndexFactory = Callable[[], Any]
+_SHA = re.compile(r"[0-9a-f]{64}")
 
 
 def recover(store: Store, index_factory: IndexFactory, custody: CustodyLog) -> list[str]:
@@ -41,7 +43,7 @@ def recover(store: Store, index_factory: IndexFactory, custody: CustodyLog) -> l
         One line per action taken, for the user to see (empty when there was nothing to do).
     """
     actions: list[str] = []
-    for p in store.sweep():
+    for p in store.sweep(str(j.get("id")) for j in store.journal() if _valid(j.get("id"))):
         what = "staging folder" if p.parent == store.staging_root else "temporary file"
         actions.append(f"removed {what} {p.name} left by an interrupted process")
     if custody.repair_tail():
@@ -54,7 +56,7 @@ def recover(store: Store, index_factory: IndexFactory, custody: CustodyLog) -> l
     for j in store.journal():
         op, rid = j.get("op"), str(j.get("id", ""))
         handler = _HANDLERS.get(str(op))
-        if handler is None or not rid:
+        if handler is None or not _valid(rid):
             actions.append(f"unreadable journal record {Path(j['_path']).name} left in place; "
                            "run `archive verify --repair`")
             continue
@@ -66,6 +68,12 @@ def recover(store: Store, index_factory: IndexFactory, custody: CustodyLog) -> l
             continue
         store.journal_end(Path(j["_path"]))
     return actions
+
+
+def _valid(rid: Any) -> bool:
+    """A recording id as the archive makes them (a whole SHA-256): a damaged journal record
+    must never widen what recovery deletes."""
+    return isinstance(rid, str) and _SHA.fullmatch(rid) is not None
 
 
 def _logged(custody: CustodyLog, rid: str, event: str, after: int) -> dict[str, Any] | None:
@@ -143,7 +151,9 @@ def finish_rm(store: Store, index_factory: IndexFactory, custody: CustodyLog,
         The quarantined original, or None if purged (or absent).
     """
     rid = j["id"]
-    rec = Recording(id=rid, filename=str(j.get("filename") or rid), ext=str(j.get("ext", "")),
+    ext = str(j.get("ext", ""))
+    rec = Recording(id=rid, filename=str(j.get("filename") or rid),
+                    ext=ext if re.fullmatch(r"\.[A-Za-z0-9]{1,8}", ext) else "",
                     size=0, duration=0.0)
     with index_factory().writer() as w:
         w.remove(rid)

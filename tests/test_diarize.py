@@ -77,8 +77,10 @@ def test_make_call_is_deterministic_with_exact_truth():
     for u in a.truth:
         utt = synth.load_utterance(u.utterance_id)
         i = int(round(u.start * synth.SAMPLE_RATE))
-        seg = a.audio[i:i + len(utt.audio)] - utt.audio
-        assert np.sqrt(np.mean(seg ** 2)) < 1e-3      # only the faint noise differs
+        # Truth times are rounded to 0.1 ms, so the utterance sits within a sample or two.
+        rms = min(float(np.sqrt(np.mean((a.audio[j:j + len(utt.audio)] - utt.audio) ** 2)))
+                  for j in range(i - 2, i + 3))
+        assert rms < 1e-3      # only the faint noise differs
         assert u.end - u.start == pytest.approx(utt.duration, abs=1e-3)
     gaps = [b.start - a.end for a, b in zip(a.truth, a.truth[1:])]
     assert min(gaps) >= 0.1

@@ -174,7 +174,9 @@ def _words(arch: Path, title: str) -> list[str]:
 @pytest.mark.parametrize("name", ["rate8k", "rate96k", "six_channels", "mp3_22k", "speech",
                                   "speech_m4a"])
 def test_unusual_but_valid_audio_is_transcribed(inputs, arch, name):
-    r = run(arch, "add", "-q", "--model", MODEL, str(inputs[name]))
+    # Diarization too where the layout is unusual (it sees the downmixed 16 kHz signal).
+    diarize = [] if name in ("rate8k", "six_channels") else ["--no-diarize"]
+    r = run(arch, "add", "-q", "--model", MODEL, *diarize, str(inputs[name]))
     assert "en)" in _added(r)
     words = _words(arch, inputs[name].stem)
     assert {"ask", "country", "americans"} <= set(words), words

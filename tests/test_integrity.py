@@ -296,11 +296,27 @@ def test_interrupted_add_is_rolled_back_and_the_next_add_says_so(arch):
                    str(src))
     assert r.returncode == -9
     assert list((arch / "journal").glob("add-*.json"))
-    # A reader sees no half-added recording.
+    # A reader sees no half-added recording, and is told that a write was interrupted.
     assert Archive(arch).recordings() == []
+    r = run(arch, "list")
+    assert r.exit_code == 0 and "empty" in r.stdout
+    assert r.stderr.startswith("note: an interrupted write was found (add of ")
     r = run(arch, "add", "-q", "--model", "tiny.en", "--no-diarize", str(src))
     assert r.exit_code == 0, r.output
     assert "recovered: rolled back the interrupted add of" in r.stderr
     assert r.stdout.startswith("added ")
     verify_ok(arch)
     assert [e["event"] for e in Archive(arch).log()].count("add") == 2  # template + this one
+
+
+def test_a_damaged_journal_record_never_widens_a_rollback(arch):
+    """A journal record whose id is not a whole SHA-256 (damage, or tampering) is reported and
+    left alone: recovery must not roll back "every original starting with 63"."""
+    rid = rid_of(arch)
+    (arch / "journal" / "add-x.json").write_text(json.dumps({"op": "add", "id": rid[:2]}))
+    (arch / "journal" / "rm-y.json").write_text("{not json")
+    r = run(arch, "verify")
+    assert r.exit_code == 1
+    assert r.stdout.count("recovered: unreadable journal record") == 2
+    assert "unfinished add of 63" in r.stdout or f"unfinished add of {rid[:2]}" in r.stdout
+    assert sha256(original(arch)) == rid and rid_of(arch) == rid

@@ -31,6 +31,15 @@ def fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
+def note_interrupted(archive: Any) -> None:
+    """Tell a reader that a crashed writer left something unfinished (on stderr)."""
+    pending = archive.interrupted()
+    if pending:
+        click.echo(f"note: an interrupted write was found ({', '.join(pending)}); the next "
+                   "command that writes to the archive (e.g. `archive verify`) finishes or "
+                   "undoes it", err=True)
+
+
 class ArchiveGroup(click.Group):
     """A click group that turns ArchiveError (and interruptions) into clean exits."""
 

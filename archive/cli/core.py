@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from . import Ctx, err_console, fail, main, out_console
+from . import Ctx, err_console, fail, main, note_interrupted, out_console
 
 pass_ctx = click.make_pass_decorator(Ctx)
 
@@ -150,6 +150,7 @@ def _vocabulary(obj: Ctx, hotwords: str | None) -> str | None:
 def list_(obj: Ctx, as_json: bool) -> None:
     """List the recordings in the archive."""
     recs = obj.archive().recordings()
+    note_interrupted(obj.archive())
     if as_json:
         from ..render import safe_json
         click.echo(safe_json([r.to_json() for r in recs]))

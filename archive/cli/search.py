@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from . import Ctx, fail, main, out_console
+from . import Ctx, fail, main, note_interrupted, out_console
 
 pass_ctx = click.make_pass_decorator(Ctx)
 
@@ -36,6 +36,7 @@ def search(obj: Ctx, query: tuple[str, ...], quote: str | None, limit: int, sort
       recorded:2022-03..2022-04    recording-date range
     """
     a = obj.archive()
+    note_interrupted(a)
     text = " ".join(query).strip()
     if quote:
         hits = a.quote(quote, limit=limit)
