@@ -1,19 +1,20 @@
 """Who spoke when: speaker diarization from GE2E d-vectors, and word-to-speaker assignment.
 
-Pipeline (:func:`diarize`): windows of about 1.5 s every 0.25 s over the speech regions are
-embedded (:mod:`archive.voice`); windows long enough to be reliable are clustered (spectral
-clustering on a pruned cosine-affinity graph, with the number of speakers read from the
-largest normalised eigengap, or average-linkage clustering); clusters that are too small are
-dissolved and near-duplicates merged; then every 50 ms frame is scored against the speaker
-centroids (the mean similarity of the windows covering it) and decoded with a Viterbi pass
-that charges for each change of speaker, so that turns do not flicker but quick turn-taking
-inside one speech region is still found. Pauses shorter than ``max_gap`` between turns of the
-same speaker are bridged, because the reference counts a speaker's short pauses as speech.
+:func:`diarize`: 1 s windows every 0.25 s over the speech regions are embedded
+(:mod:`archive.voice`) and clustered spectrally (pruned cosine-affinity graph; the number of
+speakers is read from the largest normalised eigengap). Then, in turn: every 50 ms frame is
+scored against the speaker centroids (mean similarity of the windows covering it) and decoded
+by a Viterbi pass that charges for each change of speaker (no flicker, yet quick turn-taking
+inside one speech region is found); centroids are re-estimated from the most typical windows
+lying wholly inside one speaker's turns; a speaker with under ``min_cluster`` seconds is
+dissolved and two speakers closer than ``merge_threshold`` are merged. Pauses up to ``max_gap``
+between turns of one speaker are bridged: the reference counts short pauses as speech.
 
-Call recordings with one party per channel are diarized by channel (:func:`diarize_channels`).
+Calls with one party per channel are diarized by channel (:func:`diarize_channels`).
 
-Numbers in :class:`Options` were tuned on development material only: ``meeting_sample``,
-the two AMI excerpts, and synthetic calls built from seeds reserved for tuning.
+:class:`Options` and :data:`SPEECH_OPTIONS` were tuned on development material only:
+``meeting_sample``, the two AMI excerpts, synthetic calls from seeds 100-131, and
+single-speaker checks (jfk, LibriSpeech concatenations). See bench/diarization.py.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class Diarization:
     Attributes:
         turns: Turns in time order (they may overlap only for per-channel recordings).
         voiceprints: Speaker label -> L2-normalised mean embedding.
-        method: How the turns were found (``ge2e-spectral``, ``ge2e-ahc``, ``channels``...).
+        method: How the turns were found: ``ge2e-spectral`` or ``channels``.
     """
 
     turns: tuple[Turn, ...]
@@ -67,26 +68,23 @@ class Options:
     window: float = 1.0          # embedding window, s
     step: float = 0.25           # hop between windows, s
     min_window: float = 0.6      # shorter windows are not clustered, only scored
-    method: str = "spectral"     # or "ahc"
-    ahc_threshold: float = 0.3   # cosine distance at which average linkage stops
     merge_threshold: float = 0.85  # speakers whose core centroids are closer are merged
     min_cluster: float = 4.0     # seconds of speech a speaker must have
     frame: float = 0.05          # resegmentation frame, s
     switch_penalty: float = 0.5  # Viterbi cost of a speaker change (similarity units)
     temperature: float = 0.05    # similarity -> log-likelihood scale
-    iterations: int = 1          # centroid re-estimations after resegmentation
     core: float = 0.7            # fraction of most typical windows that make a centroid
     max_gap: float = 0.8         # same-speaker pauses bridged, s
     max_units: int = 600         # cap on clustered units (long recordings are pooled)
 
 
 DEFAULT = Options()
+METHOD = "ge2e-spectral"
 
 #: Keyword options for :func:`archive.transcribe.speech_regions` that suit diarization: a
 #: lower speech threshold and wider padding keep quiet word edges inside the turns (the
 #: reference counts speech up to its edges), shorter pauses split regions at quick turn-taking.
 SPEECH_OPTIONS: Mapping[str, float] = {"threshold": 0.35, "min_silence": 0.2, "pad": 0.15}
-_DEBUG = None
 
 
 # --- clustering ---------------------------------------------------------------------------
@@ -129,46 +127,8 @@ def _spectral(emb: np.ndarray, k_min: int, k_max: int, k_fixed: int | None,
     return KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(_normalise(spec))
 
 
-def _ahc(emb: np.ndarray, threshold: float, k_min: int, k_max: int,
-         k_fixed: int | None) -> np.ndarray:
-    from scipy.cluster.hierarchy import fcluster, linkage
-
-    z = linkage(emb, method="average", metric="cosine")
-    if k_fixed:
-        return fcluster(z, k_fixed, criterion="maxclust") - 1
-    labels = fcluster(z, threshold, criterion="distance") - 1
-    k = len(set(labels))
-    if k > k_max or k < k_min:
-        labels = fcluster(z, int(np.clip(k, k_min, k_max)), criterion="maxclust") - 1
-    return labels
-
-
 def _centroids(emb: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return _normalise(np.stack([emb[labels == k].mean(axis=0) for k in np.unique(labels)]))
-
-
-def _relabel(labels: np.ndarray) -> np.ndarray:
-    return np.unique(labels, return_inverse=True)[1]
-
-
-def _tidy(emb: np.ndarray, labels: np.ndarray, seconds_per_unit: float, opt: Options,
-          k_min: int, k_fixed: int | None) -> np.ndarray:
-    """Dissolve clusters with too little speech into their nearest neighbours."""
-    labels = _relabel(labels)
-    while True:
-        counts = np.bincount(labels)
-        k = len(counts)
-        floor = k_fixed or k_min
-        small = np.nonzero(counts * seconds_per_unit < opt.min_cluster)[0]
-        if k > floor and len(small):
-            drop = small[np.argmin(counts[small])]
-            cent = _centroids(emb, labels)
-            keep = [j for j in range(k) if j != drop]
-            members = labels == drop
-            labels[members] = np.array(keep)[np.argmax(emb[members] @ cent[keep].T, axis=1)]
-            labels = _relabel(labels)
-            continue
-        return labels
 
 
 # --- resegmentation -----------------------------------------------------------------------
@@ -191,20 +151,17 @@ def _viterbi(scores: np.ndarray, penalty: float) -> np.ndarray:
 
 
 def _frame_scores(windows: Sequence[tuple[float, float]], sims: np.ndarray,
-                  grid: np.ndarray, frame: float) -> np.ndarray:
-    """Mean window-centroid similarity of the windows covering each frame."""
+                  grid: np.ndarray) -> np.ndarray:
+    """Mean window-centroid similarity of the windows covering each frame centre."""
     n = len(grid)
-    total = np.zeros((n + 1, sims.shape[1]))
-    count = np.zeros(n + 1)
-    a = np.searchsorted(grid, [w[0] for w in windows], side="left")
-    b = np.searchsorted(grid, [w[1] for w in windows], side="left")
-    b = np.maximum(b, a + 1)
-    np.add.at(total, a, sims)
-    np.add.at(total, np.minimum(b, n), -sims)
-    np.add.at(count, a, 1)
-    np.add.at(count, np.minimum(b, n), -1)
-    total, count = np.cumsum(total, axis=0)[:n], np.cumsum(count)[:n]
-    return total / np.maximum(count, 1)[:, None]
+    a = np.searchsorted(grid, [w[0] for w in windows])
+    b = np.minimum(np.maximum(np.searchsorted(grid, [w[1] for w in windows]), a + 1), n)
+    acc = np.zeros((n + 1, sims.shape[1] + 1))   # last column counts the windows
+    vals = np.hstack([sims, np.ones((len(sims), 1))])
+    np.add.at(acc, a, vals)
+    np.add.at(acc, b, -vals)
+    acc = np.cumsum(acc, axis=0)[:n]
+    return acc[:, :-1] / np.maximum(acc[:, -1:], 1)
 
 
 def _resegment(regions: Sequence[tuple[float, float]], windows, emb, cent,
@@ -219,7 +176,7 @@ def _resegment(regions: Sequence[tuple[float, float]], windows, emb, cent,
         lo, hi = np.searchsorted(starts, [start - 1e-9, end - 1e-9])
         if hi <= lo:
             continue
-        sc = _frame_scores(windows[lo:hi], sims[lo:hi], mids, opt.frame)
+        sc = _frame_scores(windows[lo:hi], sims[lo:hi], mids)
         path = _viterbi(sc / opt.temperature, opt.switch_penalty / opt.temperature)
         cut = np.nonzero(np.diff(path))[0] + 1
         for a, b in zip(np.r_[0, cut], np.r_[cut, n]):
@@ -256,8 +213,6 @@ def _bridge(turns: list[tuple[float, float, int]], max_gap: float):
             out.append(t)
     return out
 
-
-# --- public API -----------------------------------------------------------------------------
 
 def _units(emb: np.ndarray, windows: Sequence[tuple[float, float]],
            regions: Sequence[tuple[float, float]], opt: Options) -> np.ndarray:
@@ -296,6 +251,8 @@ def _clean_regions(speech: Sequence[tuple[float, float]], duration: float):
     return out
 
 
+# --- public API -----------------------------------------------------------------------------
+
 def diarize(audio: np.ndarray, speech: Sequence[tuple[float, float]], *,
             num_speakers: int | None = None, min_speakers: int = 1, max_speakers: int = 6,
             progress: Progress | None = None, options: Options = DEFAULT) -> Diarization:
@@ -323,22 +280,18 @@ def diarize(audio: np.ndarray, speech: Sequence[tuple[float, float]], *,
     audio = np.asarray(audio, dtype=np.float32)
     regions = _clean_regions(speech, len(audio) / voice.SAMPLE_RATE)
     if not regions:
-        return Diarization((), {}, f"ge2e-{options.method}")
+        return Diarization((), {}, METHOD)
     windows = voice.sliding_windows(regions, window=options.window, step=options.step)
     emb = voice.embed_windows(audio, windows, progress=progress)
     units = _units(emb, windows, regions, options)
-    per_unit = sum(b - a for a, b in regions) / len(units)
-    k_fixed = num_speakers
+    k_fixed = min(num_speakers, len(units)) if num_speakers else None
     if len(units) < 4 or max_speakers == 1 or k_fixed == 1:
         labels = np.zeros(len(units), dtype=int)
-    elif options.method == "ahc":
-        labels = _ahc(units, options.ahc_threshold, min_speakers, max_speakers, k_fixed)
     else:
         labels = _spectral(units, min_speakers, max_speakers, k_fixed)
-    labels = _tidy(units, labels, per_unit, options, min_speakers, k_fixed)
     cent = _centroids(units, labels)
     floor = k_fixed or min_speakers
-    for _ in range(2 * len(cent) + options.iterations + 1):
+    for _ in range(2 * len(cent) + 1):
         turns = _resegment(regions, windows, emb, cent, options)
         # Centroids from windows lying wholly inside one speaker's turn: windows across a
         # change of speaker blur them and make two voices look alike.
@@ -352,7 +305,6 @@ def diarize(audio: np.ndarray, speech: Sequence[tuple[float, float]], *,
             sim = cent @ cent.T
             np.fill_diagonal(sim, -1)
             i, j = np.unravel_index(np.argmax(sim), sim.shape)
-            if _DEBUG: _DEBUG(cent, turns, sim, talk)
             if sim[i, j] > options.merge_threshold:
                 w = np.array([talk[i], talk[j]])[:, None]
                 cent[i] = _normalise((cent[i] * w[0] + cent[j] * w[1]) / w.sum())
@@ -369,7 +321,7 @@ def diarize(audio: np.ndarray, speech: Sequence[tuple[float, float]], *,
         vec = emb[owner == k].mean(axis=0) if np.any(owner == k) else cent[k]
         prints[names[k]] = tuple(float(v) for v in _normalise(vec))
     out = tuple(Turn(round(a, 3), round(b, 3), names[k]) for a, b, k in turns)
-    return Diarization(out, prints, f"ge2e-{options.method}")
+    return Diarization(out, prints, METHOD)
 
 
 def _window_owner(windows, turns, whole: bool = False) -> np.ndarray:
@@ -446,18 +398,25 @@ def diarize_channels(stereo: np.ndarray, speech_per_channel: Sequence[Sequence[t
     return Diarization(tuple(turns), prints, "channels")
 
 
-def _speaker_at(start: float, end: float, turns: Sequence[Turn]) -> str | None:
-    """The speaker of the turn overlapping [start, end] most, else of the nearest turn."""
-    best, best_overlap, best_dist = None, 0.0, np.inf
-    for t in turns:
-        overlap = min(end, t.end) - max(start, t.start)
-        if overlap > best_overlap:
-            best, best_overlap = t.speaker, overlap
-        elif best_overlap <= 0:
-            dist = max(t.start - end, start - t.end, 0.0)
-            if dist < best_dist:
-                best, best_dist = t.speaker, dist
-    return best
+class _Lookup:
+    """Finds the turn a time span overlaps most (else the nearest) without a full scan."""
+
+    def __init__(self, turns: Sequence[Turn]) -> None:
+        self.turns = sorted(turns, key=lambda t: t.start)
+        self.starts = np.array([t.start for t in self.turns])
+        self.longest = max((t.end - t.start for t in self.turns), default=0.0)
+
+    def __call__(self, start: float, end: float) -> str | None:
+        if not self.turns:
+            return None
+        lo = int(np.searchsorted(self.starts, start - self.longest, side="left"))
+        hi = int(np.searchsorted(self.starts, end, side="right"))
+        near = self.turns[max(0, lo - 1):min(len(self.turns), hi + 1)]
+        overlap = [(min(end, t.end) - max(start, t.start), t.speaker) for t in near]
+        best = max(overlap, key=lambda o: o[0])
+        if best[0] > 0:
+            return best[1]
+        return min(near, key=lambda t: max(t.start - end, start - t.end)).speaker
 
 
 def assign_speakers(segments: Sequence[Segment], diar: Diarization) -> tuple[Segment, ...]:
@@ -468,7 +427,7 @@ def assign_speakers(segments: Sequence[Segment], diar: Diarization) -> tuple[Seg
     change speaker is split there; the pieces get start, end and text from their words, and
     keep the other fields. Segments are renumbered from 0.
     """
-    turns = sorted(diar.turns, key=lambda t: t.start)
+    speaker_at = _Lookup(diar.turns)
     out: list[Segment] = []
     for seg in segments:
         if diar.method == "channels" and seg.channel is not None:
@@ -477,9 +436,9 @@ def assign_speakers(segments: Sequence[Segment], diar: Diarization) -> tuple[Seg
                                words=tuple(replace(w, speaker=label) for w in seg.words)))
             continue
         if not seg.words:
-            out.append(replace(seg, speaker=_speaker_at(seg.start, seg.end, turns)))
+            out.append(replace(seg, speaker=speaker_at(seg.start, seg.end)))
             continue
-        words = [replace(w, speaker=_speaker_at(w.start, w.end, turns)) for w in seg.words]
+        words = [replace(w, speaker=speaker_at(w.start, w.end)) for w in seg.words]
         runs: list[list[Word]] = []
         for w in words:
             if runs and runs[-1][-1].speaker == w.speaker:

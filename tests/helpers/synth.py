@@ -293,13 +293,15 @@ def make_call(seed: int, *, n_speakers: int = 2, n_turns: int | None = None,
 # --- RTTM / UEM ---------------------------------------------------------------------------
 
 def _text(source: str | os.PathLike[str]) -> str:
-    if isinstance(source, str) and ("\n" in source or source.startswith("SPEAKER ")):
+    """The text itself when ``source`` is a string holding a line break, else the file's."""
+    if isinstance(source, str) and "\n" in source:
         return source
     return Path(source).read_text(encoding="utf-8")
 
 
 def read_rttm(source: str | os.PathLike[str]) -> dict[str, list[Triple]]:
-    """Parse RTTM (a path, or the text itself) into file id -> sorted (start, end, speaker)."""
+    """Parse RTTM (a path, or the text with its line breaks) into file id -> sorted
+    (start, end, speaker) triples."""
     out: dict[str, list[Triple]] = {}
     for line in _text(source).splitlines():
         f = line.split()
@@ -328,11 +330,10 @@ def write_rttm(turns: Iterable[Any], file_id: str,
 
 
 def read_uem(source: str | os.PathLike[str]) -> dict[str, list[tuple[float, float]]]:
-    """Parse a UEM file (``<file> <channel> <start> <end>`` lines) into file id -> regions."""
-    p = Path(source)
-    text = p.read_text(encoding="utf-8") if p.exists() else str(source)
+    """Parse UEM (a path, or the text with its line breaks; ``<file> <channel> <start> <end>``
+    lines) into file id -> scored regions."""
     out: dict[str, list[tuple[float, float]]] = {}
-    for line in text.splitlines():
+    for line in _text(source).splitlines():
         f = line.split()
         if len(f) >= 4 and re.match(r"^[\d.]+$", f[2]) and re.match(r"^[\d.]+$", f[3]):
             out.setdefault(f[0], []).append((float(f[2]), float(f[3])))
