@@ -35,6 +35,13 @@ name with ESC/newline      accepted  stored as given; every output path shows it
 name not valid UTF-8       accepted  undecodable bytes become U+FFFD in the catalog
 title/tags with ANSI, C1,  accepted  stored as given; tables, --json, log, cite, export
 bidi overrides                       never emit ESC, CSI (U+009B) or bidi controls
+messy folder (all above)   partly    good files added, each bad one one error line, exit 1
+malformed queries          refused   one line, exit 2 (or a valid reading of the query)
+disk full in staging       refused   "disk full while writing original.wav"; nothing changed
+disk full in the commit    refused   "disk full while writing <journal|transcript|catalog|
+                                     index>"; nothing changed (if even the undo runs out of
+                                     space: "…the next command … will finish or undo it")
+read-only archive, corrupt transcript, corrupt index, corrupt journal: tests/test_integrity.py
 =========================  ========  =============================================================
 """
 
