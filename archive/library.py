@@ -11,10 +11,9 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
-from .errors import (AlreadyArchived, ArchiveError, BadReference, InputError,
-                     RecordingNotFound)
+from .errors import AlreadyArchived, ArchiveError, BadReference, InputError
 from .export import export as render_export
 from .fsutil import atomic_write_text
 from .ingest import AddOptions, AddResult, Ingest, Progress, walk
@@ -22,6 +21,9 @@ from .models import Citation, Hit, Recording, Transcript, Word
 from .paths import cache_dir, default_archive
 from .store import CustodyLog, Store
 from .timecode import parse_ref
+
+if TYPE_CHECKING:
+    from .corrections import EditResult, Mark, RevisionInfo
 
 
 class Archive:

@@ -26,6 +26,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .fsutil import sha256_path
 from .errors import InputError, ModelError, ModelHashMismatch, UsageError
 from .models import Segment, Word
 
@@ -44,13 +45,9 @@ def _offline_env() -> None:
     os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 
 
-def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
-    """SHA-256 of a file, hex."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file, hex (see :func:`archive.fsutil.sha256_path`)."""
+    return sha256_path(path)
 
 
 def speech_regions(audio: np.ndarray, *, min_silence: float = 0.3,
