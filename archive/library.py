@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 from .errors import AlreadyArchived, ArchiveError, BadReference, InputError
 from .export import export as render_export
 from .fsutil import atomic_write_text
-from .ingest import AddOptions, AddResult, Ingest, Progress, walk
 from .models import Citation, Hit, Recording, Transcript, Word
 from .paths import cache_dir, default_archive
 from .store import CustodyLog, Store
@@ -24,6 +23,8 @@ from .timecode import parse_ref
 
 if TYPE_CHECKING:
     from .corrections import EditResult, Mark, RevisionInfo
+    # ingest pulls in numpy; searching and listing must not pay for it.
+    from .ingest import AddOptions, AddResult, Ingest, Progress
 
 
 class Archive:
@@ -66,6 +67,7 @@ class Archive:
         return self._index
 
     def _ingest(self) -> Ingest:
+        from .ingest import Ingest
         return Ingest(self.store, self.index, self._recover_locked)
 
     def _recover_locked(self) -> list[str]:
@@ -146,13 +148,15 @@ class Archive:
         return self.custody.events(rid)
 
     # ------------------------------------------------------------ add
-    def add(self, path: Path | str, opts: AddOptions = AddOptions(), *,
+    def add(self, path: Path | str, opts: AddOptions | None = None, *,
             progress: Progress | None = None,
             on_wait: Callable[[str], None] | None = None) -> Recording:
         """Add one recording. See :meth:`archive.ingest.Ingest.add`."""
-        return self._ingest().add(Path(path), opts, progress=progress, on_wait=on_wait)
+        from .ingest import AddOptions
+        return self._ingest().add(Path(path), opts or AddOptions(), progress=progress,
+                                  on_wait=on_wait)
 
-    def add_many(self, paths: Iterable[Path | str], opts: AddOptions = AddOptions(), *,
+    def add_many(self, paths: Iterable[Path | str], opts: AddOptions | None = None, *,
                  progress: Callable[[Path, str, float, float], None] | None = None,
                  on_wait: Callable[[str], None] | None = None) -> Iterator[AddResult]:
         """Add files and folders (walked recursively); one bad file does not stop the rest.
@@ -161,6 +165,8 @@ class Archive:
             One :class:`AddResult` per file, as each finishes.
         """
         ingest = self._ingest()
+        from .ingest import AddOptions, AddResult, walk
+        opts = opts or AddOptions()
         for p in walk(Path(x) for x in paths):
             def prog(stage: str, done: float, total: float, p: Path = p) -> None:
                 if progress:
