@@ -212,10 +212,10 @@ class Ingest:
             if progress:
                 progress("diarize", 0, 1)
             if by_channel:
-                speech = [transcribe.speech_regions(c) for c in channels]
+                speech = [transcribe.speech_regions(c, **diarize.SPEECH_OPTIONS) for c in channels]
                 diar = diarize.diarize_channels(pcm, speech)
             else:
-                speech = transcribe.speech_regions(mono)
+                speech = transcribe.speech_regions(mono, **diarize.SPEECH_OPTIONS)
                 diar = diarize.diarize(mono, speech, num_speakers=opts.speakers,
                                        min_speakers=opts.min_speakers or 1,
                                        max_speakers=opts.max_speakers or 6)
