@@ -117,31 +117,20 @@ def edit(store: Store, index_factory: Callable[[], Any], custody: CustodyLog, ri
         return C.EditResult(rid, t.revision, t.revision, False)
     segs, speakers, stats = res
     note_text = C.summary(stats, note)
-    with store.write_lock(on_wait=on_wait):
-        if recover is not None:
-            recover()
-        cur = store.read_transcript(rid)
-        if cur.revision != t.revision:
-            raise EditError(f"{rid[:10]} was edited by someone else meanwhile (now revision "
-                            f"{cur.revision}); run the edit again")
-        rev = max([*store.revisions(rid), t.revision]) + 1
-        new = t.with_segments(segs, revision=rev, speakers=speakers, created=now_iso(),
-                              author=os_user(), note=note_text)
-        d = C.diff(t, new)
-        stale = C.overlaps(marks(store, rid), stats["spans"])
-        journal = store.journal_begin("edit", rid, revision=rev)
-        store.write_transcript(new)
-        with store.transaction() as db:
-            db.execute("UPDATE recordings SET revision=? WHERE id=?", (rev, rid))
-            if new.speakers != t.speakers:
-                store.put_speakers(db, new)
-        _reindex(store, index_factory, new)
-        custody.append("edit", rid, revision=rev, base_revision=t.revision,
-                       words_changed=stats["words_changed"],
-                       speakers_changed=stats["speakers_changed"],
-                       segments_removed=stats["segments_removed"], timing=stats["timing"],
-                       note=note_text, sha256=C.transcript_sha256(new), diff=d)
-        store.journal_end(journal)
+    stale = C.overlaps(marks(store, rid), stats["spans"])
+
+    diffs: list[str] = []
+
+    def details(new: Transcript) -> dict[str, Any]:
+        diffs.append(C.diff(t, new))  # needs the new revision number, known under the lock
+        return {"words_changed": stats["words_changed"],
+                "speakers_changed": stats["speakers_changed"],
+                "segments_removed": stats["segments_removed"], "timing": stats["timing"],
+                "diff": diffs[-1]}
+
+    new = write_revision(store, index_factory, custody, t, segs, speakers, event="edit",
+                         note=note_text, details=details, recover=recover, on_wait=on_wait)
+    rev, d = new.revision, diffs[-1]
     return C.EditResult(rid, t.revision, rev, True, stats["words_changed"],
                         stats["speakers_changed"], stats["segments_removed"], stats["timing"],
                         note_text, d, stale)
@@ -352,10 +341,12 @@ def translate(store: Store, index_factory: Callable[[], Any], custody: CustodyLo
 # ------------------------------------------------------------------ generic revisions
 def write_revision(store: Store, index_factory: Callable[[], Any], custody: CustodyLog,
                    base: Transcript, segments: Sequence[Segment], speakers: Sequence[Speaker],
-                   *, event: str, note: str, details: dict[str, Any],
+                   *, event: str, note: str,
+                   details: dict[str, Any] | Callable[[Transcript], dict[str, Any]],
                    recover: Recover = None, on_wait: OnWait = None) -> Transcript:
     """Write ``base`` changed to new segments/speakers as the next revision: transcript,
     catalog (revision and speaker rows), index and a custody event, journalled.
+    ``details`` go into the custody event; a callable gets the new revision (e.g. for a diff).
 
     Raises:
         EditError: If the transcript changed since ``base`` was read.
@@ -366,8 +357,8 @@ def write_revision(store: Store, index_factory: Callable[[], Any], custody: Cust
             recover()
         cur = store.read_transcript(rid)
         if cur.revision != base.revision:
-            raise EditError(f"{rid[:10]} changed meanwhile (now revision {cur.revision}); "
-                            "run the command again")
+            raise EditError(f"{rid[:10]} was changed by someone else meanwhile (now revision "
+                            f"{cur.revision}); run the command again")
         rev = max([*store.revisions(rid), base.revision]) + 1
         new = base.with_segments(tuple(segments), revision=rev, speakers=tuple(speakers),
                                  created=now_iso(), author=os_user(), note=note)
@@ -377,7 +368,8 @@ def write_revision(store: Store, index_factory: Callable[[], Any], custody: Cust
             db.execute("UPDATE recordings SET revision=? WHERE id=?", (rev, rid))
             store.put_speakers(db, new)
         _reindex(store, index_factory, new)
+        extra = details(new) if callable(details) else details
         custody.append(event, rid, revision=rev, base_revision=base.revision, note=note,
-                       sha256=C.transcript_sha256(new), **details)
+                       sha256=C.transcript_sha256(new), **extra)
         store.journal_end(journal)
     return new
