@@ -117,7 +117,9 @@ def _short(e: BaseException) -> str:
 
 def _frames(path: str, layout: str) -> Iterator[np.ndarray]:
     av = _av()
-    resampler = av.audio.resampler.AudioResampler(format="s16", layout=layout, rate=SAMPLE_RATE)
+    # Planar: each frame is (channels, samples), written straight into per-channel rows.
+    resampler = av.audio.resampler.AudioResampler(format="s16p", layout=layout,
+                                                  rate=SAMPLE_RATE)
     with av.open(path, mode="r", metadata_errors="ignore") as c:
         for frame in c.decode(audio=0):
             for out in resampler.resample(frame):
@@ -127,14 +129,18 @@ def _frames(path: str, layout: str) -> Iterator[np.ndarray]:
 
 
 def decode(path: str | os.PathLike[str], *, stereo: bool = False,
-           name: str | None = None) -> np.ndarray:
+           name: str | None = None, expected: float | None = None) -> np.ndarray:
     """Decode to 16 kHz float32.
+
+    The samples are written into one growing float32 buffer, so a two-hour recording needs
+    little more than its final array (460 MB mono) rather than several copies of it.
 
     Args:
         path: Media file.
-        name: File name to use in error messages (default: the path's name).
         stereo: Return shape (2, n) with left and right channels instead of mono (n,).
             Mono sources give two identical channels.
+        name: File name to use in error messages (default: the path's name).
+        expected: Duration the container announces, in seconds: the buffer is sized for it.
 
     Returns:
         The samples, in [-1, 1].
@@ -145,23 +151,32 @@ def decode(path: str | os.PathLike[str], *, stereo: bool = False,
     """
     p = Path(path)
     shown = name or p.name
-    layout = "stereo" if stereo else "mono"
-    chunks: list[np.ndarray] = []
+    ch = 2 if stereo else 1
+    cap = max(int((expected or 0) * SAMPLE_RATE) + SAMPLE_RATE, SAMPLE_RATE * 60)
+    buf = np.empty((ch, cap), dtype=np.float32)
+    n = 0
     try:
-        for arr in _frames(str(p), layout):
-            chunks.append(arr.reshape(-1))
+        for arr in _frames(str(p), "stereo" if stereo else "mono"):
+            m = arr.shape[-1]
+            if n + m > buf.shape[1]:
+                grown = np.empty((ch, max(2 * buf.shape[1], n + m)), dtype=np.float32)
+                grown[:, :n] = buf[:, :n]
+                buf = grown
+            np.multiply(arr.reshape(ch, m), 1 / 32768.0, out=buf[:, n:n + m], casting="unsafe")
+            n += m
     except Exception as e:
-        if not chunks:
+        if not n:
             raise AudioDecodeError(f"{shown}: cannot decode audio ({_short(e)})") from None
         # A truncated tail: keep what decoded, as players do.
-    if not chunks:
+    if not n:
         raise AudioDecodeError(f"{shown}: no audio could be decoded")
-    pcm = np.concatenate(chunks).astype(np.float32) / 32768.0
-    if stereo:
-        pcm = pcm.reshape(-1, 2).T.copy()
-    n = pcm.shape[-1]
-    if n < MIN_DURATION * SAMPLE_RATE:
-        raise AudioTooShort(f"{shown}: only {n / SAMPLE_RATE:.2f} s of audio; "
+    # Keep a view when the unused tail is small; copy rather than hold a large slack.
+    pcm = buf[:, :n] if buf.shape[1] - n < SAMPLE_RATE * 60 else buf[:, :n].copy()
+    del buf
+    if not stereo:
+        pcm = pcm[0]
+    if pcm.shape[-1] < MIN_DURATION * SAMPLE_RATE:
+        raise AudioTooShort(f"{shown}: only {pcm.shape[-1] / SAMPLE_RATE:.2f} s of audio; "
                             f"at least {MIN_DURATION} s is needed")
     return pcm
 

@@ -175,10 +175,15 @@ class Ingest:
             raise AudioDecodeError(f"{filename}: truncated: the Ogg stream was cut short (its "
                                    "end-of-stream page is missing); nothing was added")
         stereo = info.channels >= 2
-        pcm = audio.decode(staged, stereo=stereo, name=filename)
+        pcm = audio.decode(staged, stereo=stereo, name=filename, expected=info.duration)
         by_channel = bool(stereo and opts.diarize and audio.is_distinct_stereo(pcm))
-        mono = pcm.mean(axis=0) if pcm.ndim == 2 else pcm
-        duration = mono.shape[-1] / audio.SAMPLE_RATE
+        # Hold one copy of a long recording, not two: the mix is only needed for a
+        # single-stream transcription (or a translation).
+        mono = None if by_channel and not opts.translate else \
+            pcm.mean(axis=0, dtype=np.float32) if pcm.ndim == 2 else pcm
+        if not by_channel:
+            pcm = mono
+        duration = pcm.shape[-1] / audio.SAMPLE_RATE
         if info.duration - duration > max(2.0, 0.2 * info.duration):
             raise AudioDecodeError(
                 f"{filename}: truncated or damaged: it announces {info.duration:.1f} s of audio "

@@ -26,6 +26,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import longform
 from .fsutil import sha256_path
 from .errors import InputError, ModelError, ModelHashMismatch, UsageError
 from .models import Segment, Word
@@ -69,8 +70,14 @@ def speech_regions(audio: np.ndarray, *, min_silence: float = 0.3,
 
     opts = VadOptions(threshold=threshold, min_silence_duration_ms=int(min_silence * 1000),
                       speech_pad_ms=int(pad * 1000))
-    stamps = get_speech_timestamps(audio, opts, sampling_rate=16000)
-    return [(s["start"] / 16000, s["end"] / 16000) for s in stamps]
+
+    def detect(a: int, b: int) -> list[tuple[int, int]]:
+        return [(s["start"], s["end"])
+                for s in get_speech_timestamps(audio[a:b], opts, sampling_rate=SAMPLE_RATE)]
+
+    # In chunks: silero pads and re-batches its whole input (1 GB for two hours).
+    return [(a / SAMPLE_RATE, b / SAMPLE_RATE)
+            for a, b in longform.chunked_regions(len(audio), detect)]
 
 
 # --- model resolution -------------------------------------------------------------------------
@@ -275,6 +282,10 @@ DECODING = {"beam_size": BEAM_SIZE, "word_timestamps": True, "vad_filter": True,
             "condition_on_previous_text": False}
 #: Audio added on each side of a re-decoded gap, seconds (context for the first word).
 GAP_PAD = 0.2
+#: Longest stretch given to faster-whisper at once, seconds: it computes the features of its
+#: whole input in one go (about 55 bytes a sample), so longer recordings are decoded in
+#: windows cut at pauses (:func:`archive.longform.windows`).
+WINDOW = 300.0
 #: Highest no-speech probability accepted for text found in a re-decoded gap.
 NO_SPEECH_GAP = 0.5
 
@@ -398,9 +409,20 @@ def transcribe(audio: np.ndarray, model: ResolvedModel, *, language: str | None 
     multi = language is None and bool(whisper.model.is_multilingual)
     args = {"task": task, "hotwords": hotwords or None, "initial_prompt": initial_prompt or None,
             "multilingual": multi}
-    raw, info = _decode(whisper, samples, 0.0, language, args, progress, total)
-    found = language or str(info.language)
-    gaps = uncovered_speech(speech_regions(samples), raw)
+    regions = speech_regions(samples)
+    raw: list[Segment] = []
+    heard: dict[str, tuple[float, float]] = {}  # language: (seconds of speech, probability)
+    for a, b in longform.windows(regions, total, length=WINDOW):
+        lo, hi = int(a * SAMPLE_RATE), int(b * SAMPLE_RATE)
+        part, info = _decode(whisper, samples[lo:hi], a, language, args, progress, total)
+        raw.extend(part)
+        secs, prob = heard.get(info.language, (0.0, 0.0))
+        heard[info.language] = (secs + sum(s.end - s.start for s in part),
+                                max(prob, float(info.language_probability)))
+    # A long recording's language is the one of the windows with the most speech.
+    best = max(heard, key=lambda k: heard[k][0])
+    found, probability = language or str(best), heard[best][1]
+    gaps = uncovered_speech(regions, raw)
     for a, b in gaps:
         lo, hi = max(0.0, a - GAP_PAD), min(total, b + GAP_PAD)
         clip = samples[int(lo * SAMPLE_RATE):int(hi * SAMPLE_RATE)]
@@ -426,8 +448,7 @@ def transcribe(audio: np.ndarray, model: ResolvedModel, *, language: str | None 
     segments = tuple(dataclasses.replace(s, id=i) for i, s in enumerate(kept))
     spoken = bool(segments) or language is not None
     return TranscriptionResult(segments, found if spoken else None,
-                               float(info.language_probability) if spoken else 0.0,
-                               total, options)
+                               probability if spoken else 0.0, total, options)
 
 
 def _decode(whisper: Any, samples: np.ndarray, offset: float, language: str | None,

@@ -79,7 +79,7 @@ def _window() -> np.ndarray:
     return (0.5 - 0.5 * np.cos(2 * np.pi * n / N_FFT)).astype(np.float32)  # periodic Hann
 
 
-def mel_spectrogram(audio: np.ndarray, *, block: int = 6000) -> np.ndarray:
+def mel_spectrogram(audio: np.ndarray, *, block: int = 2000) -> np.ndarray:
     """Mel power spectrogram, shape (1 + len(audio) // 160, 40), frame i centred on sample 160*i.
 
     Args:
@@ -87,14 +87,19 @@ def mel_spectrogram(audio: np.ndarray, *, block: int = 6000) -> np.ndarray:
         block: Frames computed per step (bounds memory on long recordings).
     """
     x = np.asarray(audio, dtype=np.float32)
-    padded = np.pad(x, (N_FFT // 2, N_FFT // 2))
     n_frames = 1 + len(x) // HOP
     fb, win = mel_filterbank(), _window()
     out = np.empty((n_frames, N_MELS), dtype=np.float32)
+    half = N_FFT // 2
     for b in range(0, n_frames, block):
         m = min(block, n_frames - b)
+        # This block's samples, zero-padded at the recording's edges (padding the whole
+        # recording would copy it: 460 MB for two hours).
+        lo, hi = b * HOP - half, (b + m - 1) * HOP + half + (N_FFT - 2 * half)
+        part = np.zeros(hi - lo, dtype=np.float32)
+        part[max(0, -lo):len(part) - max(0, hi - len(x))] = x[max(0, lo):min(hi, len(x))]
         frames = np.lib.stride_tricks.as_strided(
-            padded[b * HOP:], shape=(m, N_FFT), strides=(HOP * 4, 4), writeable=False)
+            part, shape=(m, N_FFT), strides=(HOP * 4, 4), writeable=False)
         spec = np.fft.rfft(frames * win, axis=1)
         power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
         out[b:b + m] = power @ fb.T
