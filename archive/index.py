@@ -25,12 +25,14 @@ its metadata. It can always be rebuilt from the transcripts. Design, and why:
   seconds on the long lists of common words at 1M segments):
   - short lists (at most :data:`EXACT_RANK` candidates): whoosh's exact BM25 top-k;
   - an AND of long lists or of unions (a phrase's bigrams) expected to match fewer than
-    :data:`BULK_MAX`: whole posting blocks are decoded and intersected as sets, and every
-    match is ranked (BM25 with tf = 1), a chunk at a time in index order;
+    :data:`BULK_MAX`: ranked by BM25 with tf = 1, which orders matches by segment length,
+    so candidates from the rarest list are checked on their stored words shortest first.
+    Each other list is intersected (whole posting blocks decoded, set operations) only
+    when that costs less than the checks it saves, as measured while checking;
   - denser queries (very common words): the first matches in index order are ranked.
     Such queries have no meaningful best hits anyway; filters or a phrase narrow them.
-  Recording-level filters passing most segments are checked on the recording's cached
-  metadata instead of intersecting long lists.
+  Filters whose posting lists cost more to intersect than checking the extra candidates
+  (on the recording's cached metadata) are left to that check.
 * Segments are written as separate files (not whoosh's compound file, which copies a
   whole sub-file into memory when first read: seconds for the stored fields of 1M).
 """
@@ -60,9 +62,8 @@ TAIL = 10
 #: Queries matching more documents than this are ranked among their first matches only
 #: (scoring every posting of a very frequent word costs seconds in pure Python).
 EXACT_RANK = 2000
-#: An AND of frequent terms expected to match fewer documents than this is intersected
-#: whole, and its matches ranked this many at a time in index order; denser ones rank
-#: their first matches.
+#: An AND of long lists expected to match fewer documents than this is ranked in full
+#: (:meth:`Index._ranked_and`); denser ones rank their first matches.
 BULK_MAX = 2000
 #: Words of context on each side of a hit.
 CONTEXT = 6
@@ -491,8 +492,14 @@ class Index:
     def _search(self, node: Q.Node, limit: int, sort: str,
                 translation: bool | None) -> list[Hit]:
         s = self._open()
-        p = _Plan(node, s.reader())
+        r = s.reader()
+        p = _Plan(node, r, limit)
         q = p.restrict(translation)
+        groups = _term_groups(q) if p.scored and sort == "score" else None
+        # whoosh's own intersection steps through a long list one posting per Python call
+        if groups and len(groups) > 1 and _longest(r, groups) > EXACT_RANK and \
+                _expected(r, groups) < BULK_MAX:
+            return self._ranked_and(s, node, p, groups, limit, translation)
         hits: list[Hit] = []
         seen: set[int] = set()
         for docs in self._batches(s, p, q, sort, limit, translation):
@@ -507,6 +514,57 @@ class Index:
                         return hits
         return hits
 
+    def _ranked_and(self, s: Any, node: Q.Node, p: "_Plan", groups: list[list[tuple[str, str]]],
+                    limit: int, translation: bool | None) -> list[Hit]:
+        """The best hits of an AND of term groups, found by checking candidates best first.
+
+        Segments are short, so BM25 with tf = 1 is used: every match then gets the same
+        idf, and matches rank by segment length alone. Candidates (the rarest group's
+        documents, with filters applied) are checked on their stored words in that order,
+        so the hits equal those of ranking the whole intersection. Each other word group
+        is intersected only when that costs less than checking the candidates it would
+        remove, judged by the share of checks that found a hit so far (a common word in
+        a sixth of all segments has over a thousand posting blocks; a phrase's bigrams may
+        prune almost nothing, or almost everything).
+        """
+        from math import log
+        r = s.reader()
+        n_all = max(r.doc_count_all(), 1)
+        ranked = sorted(((sum(r.doc_frequency(f, t) for f, t in g), g) for g in groups),
+                        key=lambda x: x[0])
+        idf = sum(log(1 + (n_all - df + 0.5) / (df + 0.5))
+                  for df, g in ranked if g[0][0] in ("text", "bi"))
+        head = ranked[0][1]
+        later = [g for _, g in ranked[1:] if g[0][0] in ("text", "bi")]
+        pools = [_Pool(leaf, base, head, [g for _, g in ranked[1:] if g not in later], idf)
+                 for leaf, base in r.leaf_readers()]
+        order = sorted(((score, i, code) for i, pool in enumerate(pools)
+                        for code, score in pool.scores()), key=lambda x: (-x[0], x[1]))
+        hits: list[Hit] = []
+        checked, step = 0, min(max(limit, 10), 50)
+        for score, i, code in order:
+            pool = pools[i]
+            for d in pool.bucket(code):
+                if d not in pool.docs:
+                    continue  # removed by a group intersected meanwhile
+                pool.docs.discard(d)
+                checked += 1
+                hit = self._hit(node, p, s.stored_fields(pool.base + d)["d"], score,
+                                translation)
+                if hit is not None:
+                    hits.append(hit)
+                    if len(hits) >= limit:
+                        return hits
+                if later and checked % step == 0:
+                    rate = (len(hits) + 1) / (checked + 2)
+                    left = sum(len(x.docs) for x in pools)
+                    check = _CHECK * min(left, (limit - len(hits)) / rate)
+                    if sum(x.probe_cost(later[0]) for x in pools) < check:
+                        g = later.pop(0)
+                        for x in pools:
+                            x.docs = _probe(x.leaf, g, x.docs) if x.docs else x.docs
+        return hits
+
     @staticmethod
     def _batches(s: Any, p: "_Plan", q: Any, sort: str, limit: int,
                  translation: bool | None) -> Iterator[list[tuple[float, int]]]:
@@ -516,14 +574,6 @@ class Index:
         more batches are asked for while hits are missing.
         """
         r = s.reader()
-        groups = _term_groups(q) if p.scored and sort == "score" else None
-        # whoosh's own intersection is fine for short lists of single terms; unions (a
-        # phrase's own-or-tail bigrams) and long lists are intersected in bulk
-        if groups and len(groups) > 1 and _longest(r, groups) > EXACT_RANK and \
-                _expected(r, groups) < BULK_MAX and (
-                    q.estimate_size(r) > EXACT_RANK or any(len(g) > 1 for g in groups)):
-            yield from _bulk_and(r, groups)  # every match, ranked a chunk at a time
-            return
         n = limit if p.exact and translation is not False else limit * 3 + 10
         while True:
             if sort == "time":
@@ -727,29 +777,67 @@ def _postings(leaf: Any, field: str, text: str) -> list[int]:
     return out
 
 
-def _bulk_and(reader: Any, groups: list[list[tuple[str, str]]]
-              ) -> Iterator[list[tuple[float, int]]]:
-    """Every document in all groups (each an OR of terms), in chunks of :data:`BULK_MAX`
-    in index order, each ranked like BM25 with tf = 1.
+class _Pool:
+    """The candidates of a ranked AND in one index segment, bucketed by length code."""
 
-    For ANDs of long posting lists (phrases of common words): set intersection of whole
-    lists costs far less than whoosh's posting-by-posting skipping. Word groups that would
-    barely prune the candidates are skipped: locate() checks the words anyway.
-    """
-    from math import log
-    for leaf, base in reader.leaf_readers():
-        n_docs = max(leaf.doc_count_all(), 1)
-        dfs = [sum(leaf.doc_frequency(f, t) for f, t in g) for g in groups]
-        idf = sum(log(1 + (n_docs - df + 0.5) / (df + 0.5))
-                  for g, df in zip(groups, dfs) if g[0][0] in ("text", "bi"))
-        order = sorted(_intersect(leaf, groups, dfs))
-        avg = max(leaf.field_length("text") / n_docs, 1.0)
-        for i in range(0, len(order), BULK_MAX):
-            chunk = [(idf * 2.2 / (1 + 1.2 * (0.25 + 0.75 * leaf.doc_field_length(d, "text")
-                                                / avg)), base + d)
-                     for d in order[i:i + BULK_MAX]]
-            chunk.sort(key=lambda x: -x[0])
-            yield chunk
+    def __init__(self, leaf: Any, base: int, head: list[tuple[str, str]],
+                 filters: list[list[tuple[str, str]]], idf: float) -> None:
+        self.leaf, self.base = leaf, base
+        docs = {d for f, t in head for d in _postings(leaf, f, t)}
+        for g in filters:  # always applied: locate() takes filters as known
+            if docs:
+                docs = _probe(leaf, g, docs)
+        self.docs = docs
+        codes = _length_codes(leaf)
+        get = codes.__getitem__ if codes is not None else \
+            lambda d: length_code(leaf.doc_field_length(d, "text"))
+        self._buckets: dict[int, list[int]] = {}
+        for d in docs:
+            self._buckets.setdefault(get(d), []).append(d)
+        avg = max(leaf.field_length("text") / max(leaf.doc_count_all(), 1), 1.0)
+        from whoosh.util.numeric import byte_to_length
+        self._idf, self._avg, self._len = idf, avg, byte_to_length
+
+    def scores(self) -> list[tuple[int, float]]:
+        """(length code, score) of every bucket."""
+        return [(c, self._idf * 2.2 / (1 + 1.2 * (0.25 + 0.75 * self._len(c) / self._avg)))
+                for c in self._buckets]
+
+    def bucket(self, code: int) -> list[int]:
+        """The documents of one length code, in index order."""
+        return sorted(self._buckets[code])
+
+    def probe_cost(self, group: list[tuple[str, str]]) -> float:
+        """Estimated seconds to intersect the remaining candidates with a group."""
+        blocks = sum(-(-self.leaf.doc_frequency(f, t) // 128) for f, t in group)
+        return blocks * _BLOCK_WALK + min(len(self.docs), blocks) * _BLOCK_DECODE
+
+
+def length_code(n: int) -> int:
+    """whoosh's one-byte code of a field length."""
+    from whoosh.util.numeric import length_to_byte
+    return length_to_byte(n)
+
+
+def _length_codes(leaf: Any) -> bytes | None:
+    """The one-byte length code of every segment's text, read whole once per reader
+    (whoosh reads it a value a call); None when the codec is not whoosh 3's."""
+    codes = getattr(leaf, "_archive_lengths", None)
+    if codes is None:
+        try:
+            from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+            col = leaf._perdoc._cached_reader(_lenfield("text"), LENGTHS_COLUMN)
+            codes = bytes(col._dbfile.get(col._basepos, col._count))
+            codes += bytes(max(0, leaf.doc_count_all() - len(codes)))
+        except Exception:  # another codec or whoosh version: use the public API
+            codes = b""
+        leaf._archive_lengths = codes
+    return codes or None
+
+
+#: Rough costs on the reference machine, seconds: walking one posting block's header,
+#: decoding one block, and checking one candidate's stored words (:meth:`Index._hit`).
+_BLOCK_WALK, _BLOCK_DECODE, _CHECK = 5e-6, 12e-6, 30e-6
 
 
 def _intersect(leaf: Any, groups: list[list[tuple[str, str]]],
@@ -846,8 +934,8 @@ def _restrict(q: Any, translation: bool | None) -> Any:
 class _Plan:
     """A query tree compiled to a whoosh query matching a superset of its true matches."""
 
-    def __init__(self, node: Q.Node, reader: Any) -> None:
-        self.reader = reader
+    def __init__(self, node: Q.Node, reader: Any, limit: int = 20) -> None:
+        self.reader, self.limit = reader, limit
         self.expand: dict[Q.Term, frozenset[str]] = {}
         self.known: dict[int, bool] = {}
         self.exact = True
@@ -864,12 +952,30 @@ class _Plan:
         self.query = q if q is not None else Every()
 
     def _drop_loose_filters(self, node: Q.And) -> None:
-        """Leave filters that pass most segments to locate() (checked on the recording's
-        metadata, which is cached, or the segment's stored speaker): intersecting with a
-        long list, or a union of many date terms, costs more in whoosh than the check."""
+        """Leave filters to locate() (checked on the recording's metadata, which is cached,
+        or the segment's stored speaker) when intersecting their long posting lists would
+        cost more than checking the extra candidates: a filter passing a tenth of 1M
+        segments has ~800 posting blocks, while ``limit`` hits take ~10 checks per hit."""
         n_docs = max(self.reader.doc_count(), 1)
-        loose = [x for x in node.items if isinstance(x, (Q.Filter, Q.DateRange))
-                 and self.filt(x).estimate_size(self.reader) > 0.2 * n_docs]
+        df = self.reader.doc_frequency
+        # candidates the other items leave: a plain word's list bounds them
+        words = [df("text", x.text) for x in node.items
+                 if isinstance(x, Q.Term) and not (x.fuzzy or x.wildcard)]
+        cands = min(words, default=n_docs)
+
+        def loose(f: Q.Filter | Q.DateRange) -> bool:
+            q = self.filt(f)
+            size = q.estimate_size(self.reader)
+            if size > 0.2 * n_docs:
+                return True
+            lists = _term_groups(q) or [[("", "")]]
+            blocks = sum(-(-(df(*t) if t[0] else size) // 128) for g in lists for t in g)
+            probe = blocks * _BLOCK_WALK + min(cands, blocks) * _BLOCK_DECODE
+            # checks cost more than their estimate: the candidate lists are re-read as
+            # the search widens, so a filter is dropped only when it is clearly cheaper
+            return 3 * _CHECK * min(cands, self.limit * n_docs / max(size, 1)) < probe
+
+        loose = [x for x in node.items if isinstance(x, (Q.Filter, Q.DateRange)) and loose(x)]
         if any(not isinstance(x, Q.Not) and id(x) not in {id(y) for y in loose}
                for x in node.items):
             for x in loose:

@@ -27,7 +27,7 @@ import tempfile
 import weakref
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator
 
 from . import __version__
 from .custody import CustodyLog, now_iso, os_user  # noqa: F401  (re-exported)

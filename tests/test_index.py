@@ -444,3 +444,49 @@ def test_bulk_and_frequent_paths_find_the_same_hits(ix, monkeypatch, bulk_max):
 def test_edit_distance_cut_off(a, b, k, inside):
     from archive.index import _within
     assert _within(a, b, k) is inside
+
+
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory) -> Index:
+    """400 segments: "the" in almost all, "budget" in a quarter, "fuel" in a tenth, of
+    varied lengths, so that lists are long enough for the ranked AND (EXACT_RANK lowered)."""
+    import random
+    rnd = random.Random(5)
+    filler = "we said that it was a long day and then nothing more happened".split()
+    turns = []
+    for i in range(400):
+        words = ["the"] if i % 20 else []
+        words += rnd.sample(filler, rnd.randint(2, 12))
+        if i % 4 == 0:
+            words.insert(rnd.randrange(len(words) + 1), "budget")
+        if i % 10 == 3:
+            words.insert(rnd.randrange(len(words) + 1), "fuel")
+        if i % 8 == 0:
+            words[len(words) // 2:len(words) // 2] = ["cut", "the", "fuel", "price"]
+        turns.append(("S1" if i % 3 else "S2", " ".join(words)))
+    ix = Index(tmp_path_factory.mktemp("crowded") / "index")
+    ix.add(_transcript(R1, "Crowded", turns[:200]))
+    ix.add(_transcript(R2, "Crowded too", turns[200:], lang="de"))
+    return ix
+
+
+@pytest.mark.parametrize("query", ["budget AND the", "fuel AND budget AND the",
+                                   '"cut the fuel price"', '"the fuel"', "fuel lang:de",
+                                   "budget speaker:S2", "the AND budget NOT fuel"])
+def test_ranked_and_checks_or_intersects_to_the_same_hits(crowded, monkeypatch, query):
+    import archive.index as I
+    monkeypatch.setattr(I, "EXACT_RANK", 5)
+    monkeypatch.setattr(I, "BULK_MAX", 10_000)
+    monkeypatch.setattr(I, "_CHECK", 1.0)  # every group intersected, every filter applied
+    probed = crowded.search(query, limit=15)
+    monkeypatch.setattr(I, "_CHECK", 0.0)  # every word left to the stored-word check
+    checked = crowded.search(query, limit=15)
+    assert probed, query
+    assert [(h.recording_id, h.segment_id) for h in probed] == \
+        [(h.recording_id, h.segment_id) for h in checked]
+    scores = [h.score for h in probed]
+    assert scores == sorted(scores, reverse=True)
+    # ranked over every match: no match outside the hits scores higher than the last hit
+    every = crowded.search(query, limit=1000)
+    assert len(every) >= len(probed)
+    assert all(h.score <= probed[-1].score + 1e-9 for h in every[len(probed):])
