@@ -39,6 +39,8 @@ CHAR_WEIGHT, PHON_WEIGHT = 0.6, 0.4
 SIM_FLOOR = 0.3
 #: Extra cost of matching two words to one, so that a plain match is preferred on a tie.
 MERGE_PENALTY = 0.1
+#: Cost of a step that is not allowed (finite, so that the traceback's sums stay exact).
+_NEVER = 1e6
 
 _FILLERS = frozenset({"uh", "um", "uhm", "er", "erm", "ah", "hmm", "hm", "mm", "mhm", "äh",
                       "ähm", "öh", "öhm", "э", "ээ", "эм", "м", "мм", "е"})
@@ -426,13 +428,19 @@ def _alignments(q: _Quote, p: PreparedWords, limit: int, min_similarity: float
     found: list[Alignment] = []
     for c0 in range(0, m, width):
         c1 = min(m, c0 + width + overlap)
-        costs = _Costs(
-            sub=1.0 - sim_u[:, p.inv[c0:c1]],
-            msub=None if msim_u is None else
-            2.0 * (1.0 - msim_u[:, p.inv[c0:c1]]) + MERGE_PENALTY,
-            ssub=None if ssim_p is None or c1 - c0 < 2 else
-            2.0 * (1.0 - ssim_p[:, p.pair_inv[c0:c1 - 1]]) + MERGE_PENALTY,
-            ins=p.ins[c0:c1])
+        cols = p.inv[c0:c1]
+        msub = ssub = None
+        if msim_u is not None:
+            # Two words written as one ("alot" for "a lot") only when the pair is closer to
+            # the word than either half: "weaklings" is not "are weaklings".
+            halves = np.maximum(sim_u[:-1, cols], sim_u[1:, cols])
+            msub = np.where(msim_u[:, cols] > halves,
+                            2.0 * (1.0 - msim_u[:, cols]) + MERGE_PENALTY, _NEVER)
+        if ssim_p is not None and c1 - c0 >= 2:
+            pair = ssim_p[:, p.pair_inv[c0:c1 - 1]]
+            halves = np.maximum(sim_u[:, cols[:-1]], sim_u[:, cols[1:]])
+            ssub = np.where(pair > halves, 2.0 * (1.0 - pair) + MERGE_PENALTY, _NEVER)
+        costs = _Costs(sub=1.0 - sim_u[:, cols], msub=msub, ssub=ssub, ins=p.ins[c0:c1])
         found += _align_chunk(q, p, c0, costs, limit, min_similarity)
         if c1 == m:
             break
@@ -551,6 +559,7 @@ def _traceback(q: _Quote, p: PreparedWords, off: int, j: int, D: np.ndarray, E: 
     end_index = int(p.last[off + cols[-1][1] - 1]) + 1
     ops: list[AlignOp] = []
     diffs: list[tuple[str, str]] = []
+    prev = ""
     for kind, q0, q1, t0, t1 in steps:
         qtext = " ".join(q.surfaces[q0:q1])
         ttext = " ".join(p.surfaces[off + t0:off + t1])
@@ -569,7 +578,14 @@ def _traceback(q: _Quote, p: PreparedWords, off: int, j: int, D: np.ndarray, E: 
                 "".join(q.norms[q0:q1]) == "".join(p.norms[off + t0:off + t1])):
             continue  # "a lot" / "alot", "1961" / "19 61": written differently, said the same
         if kind not in ("match", "gap"):
-            diffs.append((qtext, ttext))
+            if diffs and kind in ("ins", "del") and prev == kind:
+                # one difference per run of extra (or missing) words: "∅ → You are"
+                a, b = diffs[-1]
+                diffs[-1] = (" ".join(x for x in (a, qtext) if x),
+                             " ".join(x for x in (b, ttext) if x))
+            else:
+                diffs.append((qtext, ttext))
+        prev = kind
     words = p.words
     return Alignment(start_index, end_index, round(max(0.0, 1.0 - cost / n), 4), tuple(diffs),
                      tuple(ops), float(words[start_index].start), float(words[end_index - 1].end))

@@ -132,7 +132,17 @@ def test_ellipsis_skips_an_elided_stretch():
     # Without the ellipsis the same extra words count as differences.
     b = align("ask not what your country can do for you ask what you can do", words)
     assert b is not None and b.similarity < a.similarity
-    assert ("", "I") in b.differences
+    assert ("", "uh well I mean") in b.differences  # one difference per run of extra words
+
+
+def test_a_word_is_not_split_onto_its_neighbour():
+    words = words_of("Let's call a stave a stave. You are weaklings, coward and traitors.")
+    a = align("Let's call a spade a spade: weaklings, cowards and traitors", words)
+    assert a is not None and (a.start_index, a.end_index) == (0, 12)
+    # "You are" is extra in the transcript; "weaklings" matches itself, not "are weaklings"
+    assert a.differences == (("spade", "stave"), ("spade", "stave"), ("", "You are"),
+                             ("cowards", "coward"))
+    assert [op.kind for op in a.ops if op.quote == "weaklings"] == ["match"]
 
 
 def test_best_passages_ranks_and_finds_repeats():
