@@ -27,6 +27,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import longform
+from .echo import remove_echoes
 from .fsutil import sha256_path
 from .errors import InputError, ModelError, ModelHashMismatch, UsageError
 from .models import Segment, Word
@@ -366,7 +367,8 @@ def transcribe(audio: np.ndarray, model: ResolvedModel, *, language: str | None 
     previous text (fewer repetition loops). Whisper sometimes skips a whole sentence inside a
     30 s window; stretches the VAD calls speech but that got no word are decoded again on
     their own. Segments over silence are dropped; other likely hallucinations are kept but
-    flagged (see :data:`archive.models.HALLUCINATION_FLAGS`).
+    flagged (see :data:`archive.models.HALLUCINATION_FLAGS`). Hotwords the model recited
+    rather than heard are removed and listed in ``options`` (:mod:`archive.echo`).
 
     Args:
         audio: 16 kHz mono float32 samples.
@@ -429,6 +431,7 @@ def transcribe(audio: np.ndarray, model: ResolvedModel, *, language: str | None 
         extra, _ = _decode(whisper, clip, lo, None if multi else found, args, None, total)
         raw.extend(clip_segment(s, a, b) for s in extra if _trustworthy(s))
     raw = sorted((s for s in raw if s.text), key=lambda s: (s.start, s.end))
+    raw, echoes = remove_echoes(raw, hotwords)
     if progress is not None:
         progress(total, total)
 
@@ -443,7 +446,7 @@ def transcribe(audio: np.ndarray, model: ResolvedModel, *, language: str | None 
         "faster_whisper": faster_whisper.__version__, "task": task, "language": language,
         "hotwords": hotwords, "initial_prompt": initial_prompt, "multilingual": multi,
         **DECODING, "gaps_redecoded": len(gaps), "refined": bool(refine),
-        "dropped_silent_segments": len(dropped),
+        "dropped_silent_segments": len(dropped), "hotword_echoes_removed": echoes,
     }
     segments = tuple(dataclasses.replace(s, id=i) for i, s in enumerate(kept))
     spoken = bool(segments) or language is not None

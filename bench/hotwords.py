@@ -10,7 +10,9 @@ the names as hotwords (what `archive add --hotwords` / `archive vocab add` pass)
 * WER of the other words, to show the hotwords do not hurt the rest of the text;
 * extra names: name occurrences beyond those spoken (the model can echo the hotword list
   into the transcript, a known failure of prompting);
-* false names: hotword names that appear in a control recording that contains none.
+* false names: hotword names that appear in a control recording that contains none;
+* recited lists removed: echoes of the hotword list that archive took out of the text
+  (:mod:`archive.echo`); "extra names" counts what is left.
 
 Usage: python bench/hotwords.py [--model base] [--voices en-us+m3,en-gb+f3,en-us+f2]
 Needs espeak-ng and ffmpeg on PATH.
@@ -105,6 +107,7 @@ def main() -> int:
     ref_other = " ".join(w for w in norm(" ".join(SENTENCES)) if w not in names)
     totals = {False: [0, 0, [], [], 0], True: [0, 0, [], [], 0]}
     false_names = {False: 0, True: 0}
+    echoes = {False: 0, True: 0}
     t0 = time.time()
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
@@ -126,6 +129,10 @@ def main() -> int:
                 print(f"{voice:10s} hotwords={'on ' if use else 'off'} names {found}/{expected}"
                       f"  missed: {', '.join(missed) or '-'}")
                 print(f"{'':10s}   heard: {res.text}")
+                for e in res.options.get("hotword_echoes_removed") or []:
+                    echoes[use] += 1
+                    print(f"{'':10s}   removed as a recited hotword list: {e['text']!r} "
+                          f"at {e['start']:.1f} s")
                 ctl_words = norm(transcribe.transcribe(pcm_ctl, model, language="en",
                                                        hotwords=hot if use else None).text)
                 false_names[use] += sum(w in names for w in ctl_words)
@@ -137,7 +144,8 @@ def main() -> int:
         wer = jiwer.wer(refs, hyps)
         print(f"hotwords {'on ' if use else 'off'}: name accuracy {found}/{expected} = "
               f"{found / expected:.0%}; extra names {extra}; WER of the other words "
-              f"{wer:.1%}; false names in control speech {false_names[use]}")
+              f"{wer:.1%}; false names in control speech {false_names[use]}; "
+              f"recited hotword lists removed {echoes[use]}")
     return 0
 
 
