@@ -15,6 +15,8 @@ process that takes the write lock (``add``, ``rm``, ``edit``, ``verify``...) cal
   history file is deleted; the transcript stays at the revision before the edit).
 * ``translate``: *finished*: the index follows ``translations/``, and a custody event is
   written if the translation on disk is not the one last logged.
+* ``mark`` / ``unmark`` (passages verified by ear): *finished* (the custody event) if the
+  catalog change was committed; otherwise nothing happened, and the user is told so.
 
 Every step is idempotent, so a crash during recovery is recovered in turn. A custody event is
 recognised as the operation's own when its sequence number is above the one the journal
@@ -224,7 +226,35 @@ def _translate(store: Store, index_factory: IndexFactory, custody: CustodyLog,
     return f"finished the interrupted translation of {rid[:10]}"
 
 
+# ------------------------------------------------------------------ mark, unmark
+def _mark(store: Store, index_factory: IndexFactory, custody: CustodyLog,
+          j: dict[str, Any]) -> str:
+    rid, ev = j["id"], dict(j.get("event") or {})
+    row = store.connect().execute(
+        "SELECT id FROM verified WHERE recording_id=? AND start=? AND end=? AND at=?",
+        (rid, ev.get("start"), ev.get("end"), j.get("at_"))).fetchone()
+    if row is None:
+        return (f"the interrupted verification mark on {rid[:10]} was not recorded; "
+                "mark the passage again")
+    if _logged(custody, rid, "verify-passage", int(j.get("custody_seq", 0))) is None:
+        custody.append("verify-passage", rid, **ev, recovered=True)
+    return f"finished the interrupted verification mark on {rid[:10]}"
+
+
+def _unmark(store: Store, index_factory: IndexFactory, custody: CustodyLog,
+            j: dict[str, Any]) -> str:
+    rid, ids = j["id"], [int(x) for x in j.get("ids") or []]
+    db = store.connect()
+    if any(db.execute("SELECT 1 FROM verified WHERE id=?", (i,)).fetchone() for i in ids):
+        return (f"the interrupted withdrawal of a verification on {rid[:10]} was not "
+                "recorded; the passage is still marked verified")
+    if _logged(custody, rid, "unverify-passage", int(j.get("custody_seq", 0))) is None:
+        custody.append("unverify-passage", rid, **dict(j.get("event") or {}), recovered=True)
+    return f"finished the interrupted withdrawal of a verification on {rid[:10]}"
+
+
 _HANDLERS: dict[str, Callable[..., str]] = {
-    "add": _add, "rm": _rm, "edit": _edit, "translate": _translate}
+    "add": _add, "rm": _rm, "edit": _edit, "translate": _translate, "mark": _mark,
+    "unmark": _unmark}
 
 __all__ = ["recover", "rollback_add", "finish_rm", "remove_tree"]

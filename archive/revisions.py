@@ -193,14 +193,17 @@ def mark(store: Store, custody: CustodyLog, rid: str, start: float, end: float, 
             recover()
         t = store.read_transcript(rid)
         by, at = os_user(), now_iso()
+        event = {"start": round(start, 3), "end": round(end, 3), "revision": t.revision,
+                 "words": _span_words(t, start, end), "note": note}
+        journal = store.journal_begin("mark", rid, by=by, at_=at, event=event)
         with store.transaction() as db:
             cur = db.execute(
                 "INSERT INTO verified (recording_id, start, end, revision, note, by, at) "
-                "VALUES (?,?,?,?,?,?,?)", (rid, round(start, 3), round(end, 3), t.revision,
+                "VALUES (?,?,?,?,?,?,?)", (rid, event["start"], event["end"], t.revision,
                                            note, by, at))
             mid = int(cur.lastrowid or 0)
-        custody.append("verify-passage", rid, start=round(start, 3), end=round(end, 3),
-                       revision=t.revision, words=_span_words(t, start, end), note=note)
+        custody.append("verify-passage", rid, **event)
+        store.journal_end(journal)
     return C.Mark(mid, rid, round(start, 3), round(end, 3), t.revision, note, by, at)
 
 
@@ -220,7 +223,13 @@ def unmark(store: Store, custody: CustodyLog, rid: str, start: float, end: float
         hit = [m for m in marks(store, rid) if m.start < end and m.end > start]
         if not hit:
             raise UsageError(f"no verified passage overlaps {mss(start)}–{mss(end)}")
-        kept = []
+        kept = [[a, b] for m in hit
+                for a, b in ((m.start, min(m.end, start)), (max(m.start, end), m.end))
+                if b - a >= 0.1]
+        event = {"start": round(start, 3), "end": round(end, 3),
+                 "withdrawn": [[m.start, m.end, m.revision, m.by] for m in hit],
+                 "still_verified": kept}
+        journal = store.journal_begin("unmark", rid, ids=[m.id for m in hit], event=event)
         with store.transaction() as db:
             for m in hit:
                 db.execute("DELETE FROM verified WHERE id=?", (m.id,))
@@ -229,10 +238,8 @@ def unmark(store: Store, custody: CustodyLog, rid: str, start: float, end: float
                         db.execute("INSERT INTO verified (recording_id, start, end, revision, "
                                    "note, by, at) VALUES (?,?,?,?,?,?,?)",
                                    (rid, a, b, m.revision, m.note, m.by, m.at))
-                        kept.append([a, b])
-        custody.append("unverify-passage", rid, start=round(start, 3), end=round(end, 3),
-                       withdrawn=[[m.start, m.end, m.revision, m.by] for m in hit],
-                       still_verified=kept)
+        custody.append("unverify-passage", rid, **event)
+        store.journal_end(journal)
     return hit
 
 

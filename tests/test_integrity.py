@@ -287,6 +287,35 @@ def test_interrupted_translation_is_finished(arch):
     assert len(ev) == 1 and ev[0]["details"]["recovered"] is True
 
 
+@pytest.mark.parametrize("point, finished", [
+    ("archive.store:Store.transaction@before", False),
+    ("archive.store:CustodyLog.append@before", True)])
+def test_interrupted_mark_and_unmark_are_finished_or_reported(arch, point, finished):
+    rid = rid_of(arch)
+    r = run_killed(arch, point, "mark", rid[:8], "0:03-0:05", "--verified", "--note", "ear")
+    assert r.returncode == -9, r.stderr
+    r = run(arch, "verify")
+    assert r.exit_code == 0, r.output
+    a = Archive(arch)
+    events = [e for e in a.log(rid) if e["event"] == "verify-passage"]
+    if finished:
+        assert f"finished the interrupted verification mark on {rid[:10]}" in r.stdout
+        assert [(m.start, m.end, m.note) for m in a.marks(rid)] == [(3.0, 5.0, "ear")]
+        assert len(events) == 1 and events[0]["details"]["recovered"] is True
+        assert "ask" in events[0]["details"]["words"]
+        r = run_killed(arch, point, "mark", rid[:8], "0:03-0:05", "--unverified")
+        assert r.returncode == -9, r.stderr
+        r = run(arch, "verify")
+        assert r.exit_code == 0 and "finished the interrupted withdrawal" in r.stdout
+        assert a.marks(rid) == []
+        assert [e["details"].get("recovered") for e in a.log(rid)
+                if e["event"] == "unverify-passage"] == [True]
+    else:
+        assert "was not recorded; mark the passage again" in r.stdout
+        assert a.marks(rid) == [] and events == []
+    assert not list((arch / "journal").glob("*.json"))
+
+
 # ------------------------------------------------------------------ add: the next writer says so
 def test_interrupted_add_is_rolled_back_and_the_next_add_says_so(arch):
     src = shared("jfk.flac")
