@@ -16,6 +16,7 @@ import jiwer
 import numpy as np
 import pytest
 
+from archive import speechmodel as sm
 from archive import transcribe as tr
 from archive.audio import decode
 from archive.errors import InputError, ModelError, ModelHashMismatch, UsageError
@@ -139,9 +140,9 @@ def test_hash_mismatch_of_embedded_models_raises(tmp_path, monkeypatch):
     side = {"data/config.json": b"{}", "data/tokenizer.json": b"{}",
             "data/vocabulary.txt": b"a\n"}
     root = tmp_path / "site"
-    _fake_package(root, tr._BASE_PARTS[0], {"data/model.bin.part1": b"not a", **side})
-    _fake_package(root, tr._BASE_PARTS[1], {"data/model.bin.part2": b" model"})
-    _fake_package(root, tr._TINY_EN_PACKAGE, {"model/model.bin": b"not a model either"})
+    _fake_package(root, sm._BASE_PARTS[0], {"data/model.bin.part1": b"not a", **side})
+    _fake_package(root, sm._BASE_PARTS[1], {"data/model.bin.part2": b" model"})
+    _fake_package(root, sm._TINY_EN_PACKAGE, {"model/model.bin": b"not a model either"})
     monkeypatch.syspath_prepend(str(root))
     importlib.invalidate_caches()
     cache = tmp_path / "cache"
@@ -166,8 +167,8 @@ def test_model_changed_after_resolution_is_refused_at_load(tmp_path):
 
 
 def test_missing_package_raises_model_error(monkeypatch, tmp_path):
-    monkeypatch.setattr(tr, "_BASE_PARTS", ("archive_test_absent_part1", "archive_test_absent_2"))
-    monkeypatch.setattr(tr, "_TINY_EN_PACKAGE", "archive_test_absent_tiny")
+    monkeypatch.setattr(sm, "_BASE_PARTS", ("archive_test_absent_part1", "archive_test_absent_2"))
+    monkeypatch.setattr(sm, "_TINY_EN_PACKAGE", "archive_test_absent_tiny")
     for name in (None, "tiny.en"):
         with pytest.raises(ModelError, match="not installed") as err:
             tr.resolve_model(name, cache_dir=tmp_path)
