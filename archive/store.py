@@ -10,11 +10,14 @@ Layout::
       history/<sha256>/r0001.json every revision ever written, the machine's first
       translations/<sha256>.json English translation, when made
       custody.log               append-only, hash-chained JSON lines
-      index/                    whoosh index, derived (see index.py)
+      index/                    whoosh index, derived (see archive.index)
       clips/                    exported clips and their manifests
       quarantine/               removed originals until purged
       staging/                  per-process work folders; a dead process's are swept
       journal/                  intent records of unfinished multi-step writes
+
+The catalog side of a :class:`Store` (connection, transactions, recording and speaker rows)
+is its base class :class:`archive.catalog.Catalog`; this module has the files.
 """
 
 from __future__ import annotations
@@ -22,17 +25,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
-import tempfile
-import weakref
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
 from . import __version__
-from .custody import CustodyLog, now_iso, os_user  # noqa: F401  (re-exported)
-from .errors import (AmbiguousId, ArchiveCorrupt, ArchiveError, ArchiveNotFound,
-                     ArchiveReadOnly, DiskFull, LockTimeout, RecordingNotFound,
+from .catalog import Catalog
+from .custody import CustodyLog, now_iso, os_user
+from .errors import (ArchiveCorrupt, ArchiveNotFound, ArchiveReadOnly, RecordingNotFound,
                      TranscriptCorrupt, UsageError)
 from .fsutil import (FileLock, atomic_write_text, fsync_dir, sweep_staging, sweep_temp_files,
                      translate_os_error)
@@ -65,54 +64,8 @@ def dumps_pretty(obj: Any, indent: int = 0) -> str:
     return json.dumps(obj, ensure_ascii=False)
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS recordings (
-    id TEXT PRIMARY KEY,
-    filename TEXT NOT NULL,
-    title TEXT NOT NULL,
-    added TEXT NOT NULL,
-    recorded TEXT,
-    duration REAL NOT NULL,
-    revision INTEGER NOT NULL DEFAULT 1,
-    data TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS speakers (
-    recording_id TEXT NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,
-    label TEXT NOT NULL,
-    name TEXT,
-    voiceprint TEXT NOT NULL DEFAULT '[]',
-    PRIMARY KEY (recording_id, label)
-);
-CREATE TABLE IF NOT EXISTS verified (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    recording_id TEXT NOT NULL REFERENCES recordings(id) ON DELETE CASCADE,
-    start REAL NOT NULL,
-    end REAL NOT NULL,
-    revision INTEGER NOT NULL,
-    note TEXT,
-    by TEXT NOT NULL,
-    at TEXT NOT NULL
-);
-"""
-
-
-def sqlite_error(e: sqlite3.Error) -> ArchiveError:
-    """The ArchiveError for a failed catalog operation."""
-    name = getattr(e, "sqlite_errorname", "") or ""
-    msg = str(e)
-    if name == "SQLITE_FULL" or "disk is full" in msg:
-        return DiskFull("disk full while writing catalog.sqlite (no space left on the "
-                        "archive's disk); free some space and run the command again")
-    if name.startswith("SQLITE_READONLY") or "readonly" in msg:
-        return ArchiveReadOnly(f"catalog.sqlite cannot be written ({msg})")
-    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in msg:
-        return LockTimeout("catalog.sqlite stayed locked by another archive process; "
-                           "try again later")
-    return ArchiveCorrupt(f"catalog.sqlite: {msg} (run `archive verify`)")
-
-
-class Store:
-    """An archive folder on disk.
+class Store(Catalog):
+    """An archive folder on disk: its files here, its catalog from :class:`Catalog`.
 
     Args:
         root: The archive folder.
@@ -123,8 +76,7 @@ class Store:
     """
 
     def __init__(self, root: Path, *, create: bool = False) -> None:
-        self.root = Path(root).expanduser().absolute()
-        self._db: sqlite3.Connection | None = None
+        super().__init__(Path(root).expanduser().absolute())
         marker = self.root / MARKER
         if not marker.exists():
             if not create:
@@ -157,14 +109,17 @@ class Store:
 
     @property
     def index_dir(self) -> Path:
+        """The search index folder (derived; can be rebuilt from the transcripts)."""
         return self.root / "index"
 
     @property
     def staging_root(self) -> Path:
+        """The folder holding each process's staging folder."""
         return self.root / "staging"
 
     @property
     def clips_dir(self) -> Path:
+        """Where exported clips and their manifests go."""
         return self.root / "clips"
 
     def original_path(self, rec: Recording) -> Path:
@@ -172,181 +127,16 @@ class Store:
         return self.root / "originals" / rec.id[:2] / f"{rec.id}{rec.ext}"
 
     def transcript_path(self, rid: str) -> Path:
+        """The current transcript of recording ``rid``."""
         return self.root / "transcripts" / f"{rid}.json"
 
     def translation_path(self, rid: str) -> Path:
+        """The English translation of recording ``rid``."""
         return self.root / "translations" / f"{rid}.json"
 
     def history_dir(self, rid: str) -> Path:
+        """The folder of every transcript revision of recording ``rid``."""
         return self.root / "history" / rid
-
-    # ----------------------------------------------------------------- catalog
-    @property
-    def writable(self) -> bool:
-        """True if this process may write the archive folder."""
-        return os.access(self.root, os.W_OK)
-
-    def connect(self) -> sqlite3.Connection:
-        """The catalog connection (WAL mode, waits up to 30 s for a busy database).
-
-        On a read-only archive the catalog is opened read-only (see :meth:`_connect_ro`).
-
-        Raises:
-            ArchiveCorrupt: If the catalog cannot be opened.
-        """
-        if self._db is None:
-            path = self.root / "catalog.sqlite"
-            try:
-                if self.writable:
-                    db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
-                    db.execute("PRAGMA busy_timeout=30000")
-                    db.execute("PRAGMA journal_mode=WAL")
-                    db.execute("PRAGMA synchronous=FULL")
-                    db.executescript(_SCHEMA)
-                else:
-                    db = self._connect_ro(path)
-                db.execute("PRAGMA foreign_keys=ON")
-            except sqlite3.Error as e:
-                raise sqlite_error(e) from None
-            self._db = db
-        return self._db
-
-    def _connect_ro(self, path: Path) -> sqlite3.Connection:
-        """Open the catalog of an archive this process cannot write.
-
-        A WAL database normally needs its ``-shm`` file to be writable. Without a ``-wal``
-        file the database file alone is complete and is opened as immutable; with one, it is
-        opened read-only if possible, else a private copy is read (so committed transactions
-        still in the WAL are seen).
-        """
-        if not path.is_file():
-            raise ArchiveCorrupt(f"{path} is missing")
-        wal = path.with_name(path.name + "-wal")
-        if not wal.exists() or wal.stat().st_size == 0:
-            return sqlite3.connect(f"{path.as_uri()}?immutable=1", uri=True,
-                                   isolation_level=None)
-        try:
-            db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=30.0,
-                                 isolation_level=None)
-            db.execute("SELECT count(*) FROM recordings").fetchone()
-            return db
-        except sqlite3.OperationalError:
-            pass
-        tmp = Path(tempfile.mkdtemp(prefix="archive-catalog-"))
-        weakref.finalize(self, shutil.rmtree, tmp, True)
-        for p in (path, wal):
-            shutil.copyfile(p, tmp / p.name)
-        return sqlite3.connect(tmp / path.name, isolation_level=None)
-
-    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        try:
-            return self.connect().execute(sql, params).fetchall()
-        except sqlite3.Error as e:
-            raise sqlite_error(e) from None
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A catalog write transaction, committed on success and rolled back on error.
-
-        Raises:
-            DiskFull, ArchiveReadOnly, LockTimeout, ArchiveCorrupt: For catalog failures
-                (nothing is then changed).
-        """
-        db = self.connect()
-        try:
-            db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as e:
-            raise sqlite_error(e) from None
-        try:
-            yield db
-        except BaseException as e:
-            try:
-                db.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass  # sqlite rolled back by itself (e.g. after SQLITE_FULL)
-            if isinstance(e, sqlite3.Error):
-                raise sqlite_error(e) from None
-            raise
-        else:
-            try:
-                db.execute("COMMIT")
-            except sqlite3.Error as e:
-                try:
-                    db.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
-                raise sqlite_error(e) from None
-
-    def put_recording(self, db: sqlite3.Connection, rec: Recording, revision: int) -> None:
-        """Insert or replace a recording row (inside a transaction)."""
-        db.execute(
-            "INSERT OR REPLACE INTO recordings (id, filename, title, added, recorded, duration,"
-            " revision, data) VALUES (?,?,?,?,?,?,?,?)",
-            (rec.id, rec.filename, rec.title, rec.added, rec.recorded, rec.duration, revision,
-             json.dumps(rec.to_json(), ensure_ascii=False)))
-
-    def put_speakers(self, db: sqlite3.Connection, t: Transcript) -> None:
-        """Replace a recording's speaker rows from its transcript (inside a transaction)."""
-        db.execute("DELETE FROM speakers WHERE recording_id=?", (t.recording.id,))
-        db.executemany(
-            "INSERT INTO speakers (recording_id, label, name, voiceprint) VALUES (?,?,?,?)",
-            [(t.recording.id, s.label, s.name, json.dumps(list(s.voiceprint)))
-             for s in t.speakers])
-
-    def delete_recording(self, db: sqlite3.Connection, rid: str) -> None:
-        db.execute("DELETE FROM recordings WHERE id=?", (rid,))
-
-    def has(self, rid: str) -> bool:
-        return bool(self._rows("SELECT 1 FROM recordings WHERE id=?", (rid,)))
-
-    def get(self, rid: str) -> Recording:
-        """The catalog's record for a full id.
-
-        Raises:
-            RecordingNotFound: If there is none.
-        """
-        rows = self._rows("SELECT data FROM recordings WHERE id=?", (rid,))
-        row = rows[0] if rows else None
-        if row is None:
-            raise RecordingNotFound(f"no recording {rid[:10]} in the archive")
-        return Recording.from_json(json.loads(row[0]))
-
-    def revision(self, rid: str) -> int:
-        rows = self._rows("SELECT revision FROM recordings WHERE id=?", (rid,))
-        return int(rows[0][0]) if rows else 0
-
-    def recordings(self) -> list[Recording]:
-        """All recordings, oldest added first."""
-        rows = self._rows("SELECT data FROM recordings ORDER BY added, id")
-        return [Recording.from_json(json.loads(r[0])) for r in rows]
-
-    def ids(self) -> set[str]:
-        return {r[0] for r in self._rows("SELECT id FROM recordings")}
-
-    def resolve(self, prefix: str) -> str:
-        """Full id for an id or unique prefix (at least 4 hex digits), as git does.
-
-        Raises:
-            UsageError: If the prefix is not hex or too short.
-            RecordingNotFound: If nothing matches.
-            AmbiguousId: If several recordings match.
-        """
-        p = prefix.strip().lower()
-        if len(p) < 4 or any(c not in "0123456789abcdef" for c in p):
-            raise UsageError(f"not a recording id: {prefix!r} (give at least 4 hex digits)")
-        rows = self._rows("SELECT id FROM recordings WHERE id >= ? AND id < ? LIMIT 3",
-                          (p, p + "g"))
-        if not rows:
-            raise RecordingNotFound(f"no recording matches {prefix!r}")
-        if len(rows) > 1:
-            raise AmbiguousId(f"{prefix!r} is ambiguous: " +
-                              ", ".join(r[0][:12] for r in rows) + "; give more digits")
-        return rows[0][0]
-
-    def voiceprints(self) -> list[tuple[str, str, str | None, list[float]]]:
-        """(recording id, label, name, voiceprint) for every speaker in the archive."""
-        return [(r[0], r[1], r[2], json.loads(r[3])) for r in self._rows(
-            "SELECT recording_id, label, name, voiceprint FROM speakers")]
 
     # ----------------------------------------------------------------- transcripts
     def read_transcript(self, rid: str, revision: int | None = None) -> Transcript:
@@ -382,6 +172,7 @@ class Store:
             ) from None
 
     def revisions(self, rid: str) -> list[int]:
+        """The revision numbers in a recording's history, ascending."""
         d = self.history_dir(rid)
         if not d.exists():
             return []
@@ -419,6 +210,7 @@ class Store:
                           self.transcript_text(t) if text is None else text)
 
     def transcript_ids(self) -> set[str]:
+        """Ids of the recordings that have a current transcript file."""
         return {p.stem for p in (self.root / "transcripts").glob("*.json")}
 
     # ----------------------------------------------------------------- originals
@@ -538,3 +330,6 @@ class Store:
                 d["_path"] = str(p)
                 out.append(d)
         return out
+
+
+__all__ = ["FORMAT", "MARKER", "CustodyLog", "Store", "dumps_pretty", "now_iso", "os_user"]

@@ -1,12 +1,11 @@
-"""The archive folder: catalog, id prefixes, transcripts on disk, custody log."""
+"""The archive folder: transcripts on disk, custody log, pretty JSON."""
 
 import json
 from pathlib import Path
 
 import pytest
 
-from archive.errors import (AmbiguousId, ArchiveNotFound, RecordingNotFound,
-                            TranscriptCorrupt, UsageError)
+from archive.errors import ArchiveNotFound, TranscriptCorrupt
 from archive.models import Recording, Segment, Transcript, Word
 from archive.store import CustodyLog, Store, dumps_pretty
 
@@ -21,23 +20,6 @@ def _t(rid: str, rev: int = 1) -> Transcript:
 def test_not_an_archive(tmp_path: Path):
     with pytest.raises(ArchiveNotFound):
         Store(tmp_path / "nope")
-
-
-def test_prefix_resolution(tmp_path: Path):
-    s = Store(tmp_path / "a", create=True)
-    with s.transaction() as db:
-        for rid in ("abcd" + "0" * 60, "abce" + "1" * 60, "abcd9" + "2" * 59):
-            s.put_recording(db, _t(rid).recording, 1)
-    assert s.resolve("abce") == "abce" + "1" * 60
-    assert s.resolve("ABCD0") == "abcd" + "0" * 60
-    with pytest.raises(AmbiguousId):
-        s.resolve("abcd")
-    with pytest.raises(RecordingNotFound):
-        s.resolve("ffff")
-    with pytest.raises(UsageError):
-        s.resolve("ab")
-    with pytest.raises(UsageError):
-        s.resolve("xyz!")
 
 
 def test_transcript_round_trip_and_history(tmp_path: Path):
