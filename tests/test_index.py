@@ -477,9 +477,9 @@ def test_ranked_and_checks_or_intersects_to_the_same_hits(crowded, monkeypatch, 
     import archive.index as I
     monkeypatch.setattr(I, "EXACT_RANK", 5)
     monkeypatch.setattr(I, "BULK_MAX", 10_000)
-    monkeypatch.setattr(I, "_CHECK", 1.0)  # every group intersected, every filter applied
+    monkeypatch.setattr(I.postings, "_CHECK", 1.0)  # every group intersected, every filter applied
     probed = crowded.search(query, limit=15)
-    monkeypatch.setattr(I, "_CHECK", 0.0)  # every word left to the stored-word check
+    monkeypatch.setattr(I.postings, "_CHECK", 0.0)  # every word left to the stored-word check
     checked = crowded.search(query, limit=15)
     assert probed, query
     assert [(h.recording_id, h.segment_id) for h in probed] == \
