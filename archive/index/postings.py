@@ -160,8 +160,14 @@ def _matching(s: Any, q: Any) -> Iterable[int]:
     groups = _term_groups(q)
     if not groups:
         return s.docs_for_query(q)
-    return [base + d for leaf, base in s.reader().leaf_readers()
-            for d in _intersect(leaf, groups)]
+    out: list[int] = []
+    for leaf, base in s.reader().leaf_readers():
+        if len(groups) == 1 and len(groups[0]) == 1:  # one list: no set to build
+            docs: Iterable[int] = _postings(leaf, *groups[0][0])
+        else:
+            docs = _intersect(leaf, groups)
+        out.extend(docs if not base else (base + d for d in docs))
+    return out
 
 
 def _ranked_and(s: Any, groups: list[list[tuple[str, str]]], limit: int,
