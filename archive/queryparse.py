@@ -141,26 +141,6 @@ def normalize_tag(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().replace(",", " ").split())
 
 
-def date_key(iso: str | None) -> int | None:
-    """``2022-03-14T10:00`` -> 20220314; a missing month or day counts as 00; None if no date."""
-    m = re.match(r"\s*(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?", iso or "")
-    if not m:
-        return None
-    y, mo, d = m.group(1), m.group(2) or 0, m.group(3) or 0
-    return int(y) * 10000 + int(mo) * 100 + int(d)
-
-
-def date_in(key: int | None, r: DateRange) -> bool:
-    """Whether a recording date (from :func:`date_key`) lies wholly inside a range.
-
-    A date known only to the month (or year) must have that whole month (or year) inside.
-    """
-    if key is None:
-        return False
-    hi = key + 99 if key % 10000 and not key % 100 else key + 9999 if not key % 10000 else key
-    return r.lo <= key and hi <= r.hi
-
-
 def _date_bound(text: str, high: bool) -> int:
     m = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", text)
     if not m:
