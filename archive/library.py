@@ -1,23 +1,23 @@
 """The library facade the CLI calls: one :class:`Archive` per archive folder.
 
 It never prints or exits. Long work takes a progress callback; failures raise
-:class:`~archive.errors.ArchiveError` subclasses.
+:class:`~archive.errors.ArchiveError` subclasses. Most methods delegate to the module that
+does the work: quotes and citations to :mod:`archive.citing`, adding to :mod:`archive.ingest`,
+corrections to :mod:`archive.revisions`, speakers to :mod:`archive.speakers`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
+from . import citing
 from .errors import AlreadyArchived, ArchiveError, BadReference, InputError
 from .export import export as render_export
-from .fsutil import atomic_write_text
-from .models import Citation, Hit, Recording, Transcript, Word
-from .paths import cache_dir, default_archive
+from .models import Citation, Hit, Recording, Transcript
+from .paths import default_archive
 from .store import CustodyLog, Store
 from .timecode import parse_ref
 
@@ -192,83 +192,20 @@ class Archive:
     def quote(self, text: str, *, limit: int = 5, min_similarity: float = 0.5) -> list[Hit]:
         """Passages matching a quote as published, even where recognition misheard words.
 
-        Candidates come from the index by the quote's rarer words (fuzzily); each candidate
-        recording's words are then aligned with the quote word by word (see quote.py), so
-        the hit spans exactly the passage and lists the words that differ.
+        See :func:`archive.citing.quote_hits`.
         """
-        import re
-
-        from .quote import best_passages, normalize
-
-        if not normalize(text):
-            raise BadReference("the quote has no words")
-        raw = re.findall(r"\w[\w'’]*", text)
-        candidates = self.index().candidates(raw, limit=50)
-        transcripts: dict[tuple[str, bool], Transcript] = {}
-        for c in candidates:
-            key = (c.recording_id, c.translation)
-            if key in transcripts:
-                continue
-            try:
-                t = (self.store.read_translation(c.recording_id) if c.translation
-                     else self.store.read_transcript(c.recording_id))
-            except ArchiveError:
-                continue
-            if t is not None:
-                transcripts[key] = t
-        found = best_passages(text, ((k, t.words) for k, t in transcripts.items()),
-                              limit=limit, min_similarity=min_similarity)
-        hits = []
-        for key, al in found:
-            t = transcripts[key]
-            hits.append(self._hit_from_words(t, t.words, al.start_index, al.end_index,
-                                             score=al.similarity, similarity=al.similarity,
-                                             differences=tuple(al.differences)))
-        return hits
-
-    def _hit_from_words(self, t: Transcript, words: Sequence[Word], i: int, j: int,
-                        **kw: Any) -> Hit:
-        span = words[i:j]
-        seg_id = 0
-        for s in t.segments:
-            if s.words and s.words[0].start <= span[0].start <= s.words[-1].end:
-                seg_id = s.id
-                break
-        return Hit(recording_id=t.recording.id, title=t.recording.title,
-                   speaker=t.speaker_name(span[0].speaker), start=span[0].start,
-                   end=span[-1].end, text=" ".join(w.text for w in span),
-                   before=" ".join(w.text for w in words[max(0, i - 6):i]),
-                   after=" ".join(w.text for w in words[j:j + 6]),
-                   segment_id=seg_id, revision=t.revision, language=t.language,
-                   translation=t.task == "translate", **kw)
-
-    def _last_path(self) -> Path:
-        key = hashlib.sha256(str(self.root).encode()).hexdigest()[:16]
-        return cache_dir() / f"last-search-{key}.json"
+        return citing.quote_hits(self.store, self.index(), text, limit=limit,
+                                 min_similarity=min_similarity)
 
     def remember_hits(self, hits: Sequence[Hit]) -> None:
         """Keep the hits of the last search so ``cite N`` can refer to them."""
-        path = self._last_path()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(path, json.dumps([h.to_json() for h in hits]))
-        except (OSError, ArchiveError):
-            pass  # a read-only home must not break searching
+        citing.remember_hits(self.root, hits)
 
     def last_hit(self, n: int) -> Hit:
         """Hit number ``n`` (from 1) of the last search."""
-        try:
-            data = json.loads(self._last_path().read_text("utf-8"))
-        except (OSError, ValueError):
-            raise BadReference("no previous search to refer to; run `archive search` first") \
-                from None
-        if not 1 <= n <= len(data):
-            raise BadReference(f"hit {n} is not in the last search (it had {len(data)} hits)")
-        d = data[n - 1]
-        d["differences"] = tuple(tuple(p) for p in d.get("differences", ()))
-        return Hit(**d)
+        return citing.last_hit(self.root, n)
 
-    # ------------------------------------------------------------ cite
+    # ------------------------------------------------------------ cite (citing.py)
     def span_for(self, ref: str) -> tuple[str, float, float]:
         """(full id, start, end) for a hit number or ``ID@START-END``."""
         if ref.isdigit():
@@ -279,29 +216,7 @@ class Archive:
 
     def cite(self, ref: str) -> Citation:
         """A citation for a hit number from the last search, or ``ID@START-END``."""
-        rid, start, end = self.span_for(ref)
-        t = self.store.read_transcript(rid)
-        rec = t.recording
-        if start >= rec.duration:
-            raise BadReference(f"{start:.1f} s is past the end of {rec.short_id} "
-                               f"({rec.duration:.1f} s)")
-        end = min(end, rec.duration)
-        words = [w for w in t.words if w.end > start + 0.02 and w.start < end - 0.02]
-        speaker = t.speaker_name(words[0].speaker) if words else None
-        path = self.store.original_path(rec)
-        ver = self.verification(rid, start, end)
-        translation = None
-        tr = self.store.read_translation(rid)
-        if tr is not None:
-            tw = [w.text for w in tr.words if w.end > start and w.start < end]
-            translation = " ".join(tw) or None
-        return Citation(
-            recording_id=rid, title=rec.title, speaker=speaker, start=start, end=end,
-            words=" ".join(w.text for w in words), revision=t.revision,
-            url=f"{path.as_uri()}#t={start:.1f},{end:.1f}", original_path=str(path),
-            recorded=rec.recorded, language=t.language,
-            verified=ver is not None, verified_revision=ver["revision"] if ver else None,
-            verified_by=ver["by"] if ver else None, translation=translation)
+        return citing.cite(self.store, *self.span_for(ref))
 
     def clip(self, c: Citation, *, padding: float = 1.0, fmt: str = "ogg",
              dest: Path | None = None) -> Citation:
@@ -310,33 +225,11 @@ class Archive:
         Returns:
             The citation with ``clip_path`` and ``clip_sha256`` filled in.
         """
-        from dataclasses import replace as dc_replace
-
-        from .clips import export_clip, write_manifest
-        rec = self.store.get(c.recording_id)
-        if dest is None:
-            self.store.clips_dir.mkdir(exist_ok=True)
-            dest = self.store.clips_dir / (
-                f"{rec.short_id}_{c.start:08.1f}-{c.end:08.1f}.{fmt}".replace(" ", "0"))
-        res = export_clip(self.store.original_path(rec), c.start, c.end, Path(dest),
-                          padding=padding, fmt=fmt,
-                          metadata={"title": rec.title, "comment": f"archive {rec.id}"})
-        write_manifest(res, parent_sha256=rec.id, recording_title=rec.title, quote=c.words,
-                       speaker=c.speaker, revision=c.revision)
-        if self.store.root in Path(res.path).resolve().parents:
-            with self.store.write_lock():
-                self.custody.append("clip", rec.id, start=res.start, end=res.end,
-                                    clip=str(Path(res.path).name), sha256=res.sha256)
-        return dc_replace(c, clip_path=str(res.path), clip_sha256=res.sha256)
+        return citing.clip(self.store, self.custody, c, padding=padding, fmt=fmt, dest=dest)
 
     def verification(self, rid: str, start: float, end: float) -> dict[str, Any] | None:
         """The latest check-by-ear covering [start, end], or None."""
-        row = self.store.connect().execute(
-            "SELECT revision, by, at, note FROM verified WHERE recording_id=? AND start<=? "
-            "AND end>=? ORDER BY id DESC LIMIT 1", (rid, start + 0.05, end - 0.05)).fetchone()
-        if row is None:
-            return None
-        return {"revision": row[0], "by": row[1], "at": row[2], "note": row[3]}
+        return citing.verification(self.store, rid, start, end)
 
     # ------------------------------------------------------------ index
     def reindex(self, *, progress: Callable[[float, float], None] | None = None) -> int:
