@@ -8,9 +8,14 @@ by a Viterbi pass that charges for each change of speaker (no flicker, yet quick
 inside one speech region is found); centroids are re-estimated from the most typical windows
 lying wholly inside one speaker's turns; a speaker with under ``min_cluster`` seconds is
 dissolved and two speakers closer than ``merge_threshold`` are merged. Pauses up to ``max_gap``
-between turns of one speaker are bridged: the reference counts short pauses as speech.
+between turns of one speaker are bridged: the reference counts short pauses as speech. The
+maths of each step lives in :mod:`archive.clustering`; this module drives them and names
+the speakers.
 
 Calls with one party per channel are diarized by channel (:func:`diarize_channels`).
+
+The transcript side: :func:`assign_speakers` labels words and splits segments at changes of
+speaker, :func:`speaker_table` summarises the speakers, :func:`match` ranks voiceprints.
 
 :class:`Options` and :data:`SPEECH_OPTIONS` were tuned on development material only:
 ``meeting_sample``, the two AMI excerpts, synthetic calls from seeds 100-131, and
@@ -24,6 +29,7 @@ from typing import Callable, Hashable, Iterable, Mapping, Sequence, TypeVar
 
 import numpy as np
 
+from . import clustering as cl
 from . import voice
 from .errors import DiarizationError
 from .models import Segment, Speaker, Word
@@ -87,158 +93,12 @@ METHOD = "ge2e-spectral"
 SPEECH_OPTIONS: Mapping[str, float] = {"threshold": 0.35, "min_silence": 0.2, "pad": 0.15}
 
 
-# --- clustering ---------------------------------------------------------------------------
+# --- pipeline -----------------------------------------------------------------------------
 
-def _normalise(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-8)
-
-
-def _spectral(emb: np.ndarray, k_min: int, k_max: int, k_fixed: int | None,
-              seed: int = 0) -> np.ndarray:
-    """Spectral clustering with automatic count by normalised maximum eigengap (NME-SC)."""
-    from scipy.linalg import eigh
-    from sklearn.cluster import KMeans
-
-    n = len(emb)
-    sim = emb @ emb.T
-    np.fill_diagonal(sim, 1.0)
-    k_max = min(k_max, n - 1)
-    best: tuple[float, int, np.ndarray] | None = None
-    p_values = sorted({max(2, int(round(n * f))) for f in np.arange(0.02, 0.41, 0.02)})
-    for p in p_values:
-        if p >= n:
-            continue
-        # Keep each row's p strongest links, binarised, then symmetrise.
-        idx = np.argpartition(-sim, p, axis=1)[:, :p]
-        aff = np.zeros_like(sim)
-        np.put_along_axis(aff, idx, 1.0, axis=1)
-        aff = (aff + aff.T) / 2
-        lap = np.diag(aff.sum(axis=1)) - aff
-        vals = eigh(lap, eigvals_only=True)
-        gaps = np.diff(vals[:k_max + 1])
-        k = k_fixed or int(np.clip(np.argmax(gaps) + 1, k_min, k_max))
-        ratio = (p / n) / (gaps.max() / max(vals[-1], 1e-9) + 1e-10)
-        if best is None or ratio < best[0]:
-            best = (ratio, k, lap)
-    if best is None or best[1] <= 1:
-        return np.zeros(n, dtype=int)
-    _, k, lap = best
-    spec = eigh(lap, subset_by_index=[0, k - 1])[1]
-    return KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(_normalise(spec))
-
-
-def _centroids(emb: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    return _normalise(np.stack([emb[labels == k].mean(axis=0) for k in np.unique(labels)]))
-
-
-# --- resegmentation -----------------------------------------------------------------------
-
-def _viterbi(scores: np.ndarray, penalty: float) -> np.ndarray:
-    n, k = scores.shape
-    back = np.zeros((n, k), dtype=np.int32)
-    acc = scores[0].copy()
-    for t in range(1, n):
-        stay = acc
-        best_prev = int(np.argmax(acc))
-        switch = acc[best_prev] - penalty
-        back[t] = np.where(stay >= switch, np.arange(k), best_prev)
-        acc = np.maximum(stay, switch) + scores[t]
-    path = np.empty(n, dtype=np.int32)
-    path[-1] = int(np.argmax(acc))
-    for t in range(n - 1, 0, -1):
-        path[t - 1] = back[t, path[t]]
-    return path
-
-
-def _frame_scores(windows: Sequence[tuple[float, float]], sims: np.ndarray,
-                  grid: np.ndarray) -> np.ndarray:
-    """Mean window-centroid similarity of the windows covering each frame centre."""
-    n = len(grid)
-    a = np.searchsorted(grid, [w[0] for w in windows])
-    b = np.minimum(np.maximum(np.searchsorted(grid, [w[1] for w in windows]), a + 1), n)
-    acc = np.zeros((n + 1, sims.shape[1] + 1))   # last column counts the windows
-    vals = np.hstack([sims, np.ones((len(sims), 1))])
-    np.add.at(acc, a, vals)
-    np.add.at(acc, b, -vals)
-    acc = np.cumsum(acc, axis=0)[:n]
-    return acc[:, :-1] / np.maximum(acc[:, -1:], 1)
-
-
-def _resegment(regions: Sequence[tuple[float, float]], windows, emb, cent,
-               opt: Options) -> list[tuple[float, float, int]]:
-    sims = emb @ cent.T
-    starts = np.array([w[0] for w in windows])  # in time order: made region by region
-    turns: list[tuple[float, float, int]] = []
-    for start, end in regions:
-        n = max(1, int(round((end - start) / opt.frame)))
-        edges = np.linspace(start, end, n + 1)
-        mids = (edges[:-1] + edges[1:]) / 2
-        lo, hi = np.searchsorted(starts, [start - 1e-9, end - 1e-9])
-        if hi <= lo:
-            continue
-        sc = _frame_scores(windows[lo:hi], sims[lo:hi], mids)
-        path = _viterbi(sc / opt.temperature, opt.switch_penalty / opt.temperature)
-        cut = np.nonzero(np.diff(path))[0] + 1
-        for a, b in zip(np.r_[0, cut], np.r_[cut, n]):
-            turns.append((float(edges[a]), float(edges[b]), int(path[a])))
-    return turns
-
-
-def _core_centroids(emb: np.ndarray, owner: np.ndarray, cent: np.ndarray,
-                    core: float) -> np.ndarray:
-    """Centroids from each speaker's most typical windows: those whose margin (similarity to
-    their own centroid minus the best other) is in the top ``core`` fraction."""
-    sims = emb @ cent.T
-    out = cent.copy()
-    for k in range(len(cent)):
-        idx = np.nonzero(owner == k)[0]
-        if not len(idx):
-            continue
-        if len(cent) > 1 and core < 1:
-            own = sims[idx, k]
-            other = np.max(np.delete(sims[idx], k, axis=1), axis=1)
-            margin = own - other
-            n = max(1, int(np.ceil(core * len(idx))))
-            idx = idx[np.argsort(-margin)[:n]]
-        out[k] = emb[idx].mean(axis=0)
-    return _normalise(out)
-
-
-def _bridge(turns: list[tuple[float, float, int]], max_gap: float):
-    out: list[tuple[float, float, int]] = []
-    for t in turns:
-        if out and out[-1][2] == t[2] and t[0] - out[-1][1] <= max_gap:
-            out[-1] = (out[-1][0], t[1], t[2])
-        else:
-            out.append(t)
-    return out
-
-
-def _units(emb: np.ndarray, windows: Sequence[tuple[float, float]],
-           regions: Sequence[tuple[float, float]], opt: Options) -> np.ndarray:
-    """Embeddings to cluster: the windows long enough to be reliable; on long recordings,
-    means of runs of consecutive windows inside one region, so that at most ``max_units``
-    remain (the affinity matrix and its eigendecomposition grow as the square and cube)."""
-    lengths = np.array([b - a for a, b in windows])
-    keep = np.nonzero(lengths >= opt.min_window)[0]
-    if len(keep) < 2:
-        keep = np.arange(len(windows))
-    if len(keep) <= opt.max_units:
-        return emb[keep]
-    group = int(np.ceil(len(keep) / opt.max_units))
-    region = np.searchsorted([a for a, _ in regions], [windows[i][0] for i in keep],
-                             side="right")
-    out, run = [], [keep[0]]
-    for i, r_prev, r in zip(keep[1:], region, region[1:]):
-        if r != r_prev or len(run) == group:
-            out.append(emb[run].mean(axis=0))
-            run = []
-        run.append(i)
-    out.append(emb[run].mean(axis=0))
-    return _normalise(np.stack(out))
-
-
-def _clean_regions(speech: Sequence[tuple[float, float]], duration: float):
+def _clean_regions(speech: Sequence[tuple[float, float]],
+                   duration: float) -> list[tuple[float, float]]:
+    """Speech regions clipped to the recording, sorted, merged where they touch, and without
+    slivers of 20 ms or less."""
     regions = sorted((max(0.0, float(a)), min(duration, float(b))) for a, b in speech)
     out: list[tuple[float, float]] = []
     for a, b in regions:
@@ -249,6 +109,13 @@ def _clean_regions(speech: Sequence[tuple[float, float]], duration: float):
         else:
             out.append((a, b))
     return out
+
+
+def _resegment(regions: Sequence[tuple[float, float]], windows: Sequence[tuple[float, float]],
+               emb: np.ndarray, cent: np.ndarray, opt: Options) -> list[cl.RawTurn]:
+    """:func:`archive.clustering.resegment` with the settings of ``opt``."""
+    return cl.resegment(regions, windows, emb, cent, frame=opt.frame,
+                        temperature=opt.temperature, switch_penalty=opt.switch_penalty)
 
 
 # --- public API -----------------------------------------------------------------------------
@@ -283,20 +150,21 @@ def diarize(audio: np.ndarray, speech: Sequence[tuple[float, float]], *,
         return Diarization((), {}, METHOD)
     windows = voice.sliding_windows(regions, window=options.window, step=options.step)
     emb = voice.embed_windows(audio, windows, progress=progress)
-    units = _units(emb, windows, regions, options)
+    units = cl.units(emb, windows, regions, min_window=options.min_window,
+                     max_units=options.max_units)
     k_fixed = min(num_speakers, len(units)) if num_speakers else None
     if len(units) < 4 or max_speakers == 1 or k_fixed == 1:
         labels = np.zeros(len(units), dtype=int)
     else:
-        labels = _spectral(units, min_speakers, max_speakers, k_fixed)
-    cent = _centroids(units, labels)
+        labels = cl.spectral(units, min_speakers, max_speakers, k_fixed)
+    cent = cl.centroids(units, labels)
     floor = k_fixed or min_speakers
     for _ in range(2 * len(cent) + 1):
         turns = _resegment(regions, windows, emb, cent, options)
         # Centroids from windows lying wholly inside one speaker's turn: windows across a
         # change of speaker blur them and make two voices look alike.
-        owner = _window_owner(windows, turns, whole=True)
-        cent = _core_centroids(emb, owner, cent, options.core)
+        owner = cl.window_owner(windows, turns, whole=True)
+        cent = cl.core_centroids(emb, owner, cent, options.core)
         talk = np.array([sum(b - a for a, b, j in turns if j == k) for k in range(len(cent))])
         if len(cent) > floor and talk.min() < options.min_cluster:
             cent = np.delete(cent, int(np.argmin(talk)), axis=0)
@@ -307,43 +175,26 @@ def diarize(audio: np.ndarray, speech: Sequence[tuple[float, float]], *,
             i, j = np.unravel_index(np.argmax(sim), sim.shape)
             if sim[i, j] > options.merge_threshold:
                 w = np.array([talk[i], talk[j]])[:, None]
-                cent[i] = _normalise((cent[i] * w[0] + cent[j] * w[1]) / w.sum())
+                cent[i] = cl.normalise((cent[i] * w[0] + cent[j] * w[1]) / w.sum())
                 cent = np.delete(cent, j, axis=0)
                 continue
         break
     turns = _resegment(regions, windows, emb, cent, options)
-    turns = _bridge(turns, options.max_gap)
-    owner = _window_owner(windows, turns)
+    turns = cl.bridge(turns, options.max_gap)
+    owner = cl.window_owner(windows, turns)
     order = list(dict.fromkeys(t[2] for t in turns))
     names = {k: f"S{i + 1}" for i, k in enumerate(order)}
     prints: dict[str, tuple[float, ...]] = {}
     for k in order:
         vec = emb[owner == k].mean(axis=0) if np.any(owner == k) else cent[k]
-        prints[names[k]] = tuple(float(v) for v in _normalise(vec))
+        prints[names[k]] = tuple(float(v) for v in cl.normalise(vec))
     out = tuple(Turn(round(a, 3), round(b, 3), names[k]) for a, b, k in turns)
     return Diarization(out, prints, METHOD)
 
 
-def _window_owner(windows, turns, whole: bool = False) -> np.ndarray:
-    """Speaker of the turn holding each window's centre, or (``whole``) all of the window;
-    -1 when there is none."""
-    owner = np.full(len(windows), -1)
-    if not turns:
-        return owner
-    starts = np.array([t[0] for t in turns])
-    ends = np.array([t[1] for t in turns])
-    spk = np.array([t[2] for t in turns])
-    w = np.asarray(windows, dtype=float)
-    mids = w.mean(axis=1)
-    i = np.clip(np.searchsorted(starts, mids, side="right") - 1, 0, len(turns) - 1)
-    ok = mids <= ends[i]
-    if whole:
-        ok &= (w[:, 0] >= starts[i] - 1e-6) & (w[:, 1] <= ends[i] + 1e-6)
-    owner[ok] = spk[i][ok]
-    return owner
-
-
-def _channel_turns(stereo: np.ndarray, speech_per_channel, crosstalk_db: float):
+def _channel_turns(stereo: np.ndarray,
+                   speech_per_channel: Sequence[Sequence[tuple[float, float]]],
+                   crosstalk_db: float) -> list[list[tuple[float, float]]]:
     """Per-channel regions, without those that are only the other party leaking in."""
     sr = voice.SAMPLE_RATE
     out: list[list[tuple[float, float]]] = []
@@ -386,12 +237,12 @@ def diarize_channels(stereo: np.ndarray, speech_per_channel: Sequence[Sequence[t
     prints: dict[str, tuple[float, ...]] = {}
     for ch, regs in enumerate(regions):
         label = f"S{ch + 1}"
-        for a, b, _ in _bridge([(a, b, ch) for a, b in regs], max_gap):
+        for a, b, _ in cl.bridge([(a, b, ch) for a, b in regs], max_gap):
             turns.append(Turn(round(a, 3), round(b, 3), label))
         if regs:
             wins = voice.sliding_windows(regs, window=DEFAULT.window, step=0.5)
             emb = voice.embed_windows(stereo[ch], wins)
-            prints[label] = tuple(float(v) for v in _normalise(emb.mean(axis=0)))
+            prints[label] = tuple(float(v) for v in cl.normalise(emb.mean(axis=0)))
         if progress is not None:
             progress(float(ch + 1), 2.0)
     turns.sort(key=lambda t: (t.start, t.speaker))

@@ -1,32 +1,31 @@
-"""Checks of recognised text against the audio: word times, gaps, text over silence.
+"""Word times checked against the audio: each word's edges moved to the speech it covers.
 
 Whisper's cross-attention (DTW) timing hands the silence before a word to that word, so after a
 pause a word "starts" up to a second early (base) or, with small models, a sentence's first
 word starts late; a quote clip cut there begins in silence or clips the first syllable, and
 its cited time is wrong. :func:`refine_words` moves word edges to where speech energy actually
-rises and falls, keeping words in order and never overlapping.
+rises and falls (:mod:`archive.energy`), keeping words in order and never overlapping.
 
-Energy is measured in 10 ms frames above 150 Hz (hum and rumble count less; fricatives stay),
-against a noise floor that follows the recording (low percentile over a few seconds). The
-same envelope tells text written over silence (a Whisper habit: "Thank you.", "Subtitles by…")
-from text over speech (:func:`screen_segments`); :func:`uncovered_speech` finds speech that
-got no words at all. numpy only.
+The checks of recognised text against the audio (text written over silence, speech that got
+no words) live in :mod:`archive.screen`; they are re-exported here, as are the energy envelope
+functions, so ``from archive.refine import screen_segments, frame_levels`` keeps working.
+numpy only.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Sequence
 
 import numpy as np
 
+from .energy import FRAME, MIN_FLOOR_DB, SAMPLE_RATE, frame_levels, noise_floor
 from .models import Segment
+from .screen import clip_segment, screen_segments, uncovered_speech
 
-SAMPLE_RATE = 16000
-#: Frame hop of the energy envelope, seconds.
-FRAME = 0.01
-_FLOOR_DB = -120.0
+#: Public names, with those re-exported from :mod:`archive.energy` and :mod:`archive.screen`.
+__all__ = ["FRAME", "MIN_FLOOR_DB", "SAMPLE_RATE", "clip_segment", "frame_levels",
+           "noise_floor", "refine_words", "screen_segments", "uncovered_speech"]
 
 #: A frame is speech when it is this many dB above the local noise floor...
 RISE_DB = 9.0
@@ -48,58 +47,8 @@ MAX_RUN_ON = 0.3
 MAX_REACH = 0.5
 #: A word lying wholly in a pause at least this long may be moved out of it, seconds.
 MIN_GAP = 0.3
-#: Noise floors below this (digital silence) are raised to it, dBFS: -80 dBFS is not speech.
-MIN_FLOOR_DB = -75.0
 #: Shortest word kept after refinement, seconds.
 MIN_WORD = 0.03
-
-
-def frame_levels(audio: np.ndarray, *, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Energy of 10 ms frames above 150 Hz, in dB relative to full scale.
-
-    Args:
-        audio: Mono samples at ``sample_rate``.
-        sample_rate: Sampling rate in Hz.
-
-    Returns:
-        One level per frame (frame ``i`` covers ``[i * FRAME, (i + 1) * FRAME)``), at least
-        -120 dB.
-    """
-    hop = int(sample_rate * FRAME)
-    n = len(audio) // hop
-    out = np.full(n, _FLOOR_DB)
-    window = np.hanning(hop)
-    freqs = np.fft.rfftfreq(hop, 1 / sample_rate)
-    band = (freqs >= 150) & (freqs <= 7800)
-    # The window halves the power; scale so a full-scale sine in band reads about -3 dB.
-    scale = 2.0 / (hop * np.sum(window ** 2))
-    step = 6000  # frames per chunk: keeps memory flat on hour-long recordings
-    for a in range(0, n, step):
-        b = min(n, a + step)
-        frames = np.asarray(audio[a * hop:b * hop], dtype=np.float64).reshape(b - a, hop)
-        power = (np.abs(np.fft.rfft(frames * window, axis=1)) ** 2)[:, band].sum(axis=1)
-        out[a:b] = np.maximum(10 * np.log10(power * scale + 1e-12), _FLOOR_DB)
-    return out
-
-
-def noise_floor(levels: np.ndarray, *, block: float = 1.0, span: float = 3.0) -> np.ndarray:
-    """Local noise floor per frame: the quietest 1 s block's 10th percentile within ±3 s.
-
-    Args:
-        levels: From :func:`frame_levels`.
-        block: Block length, seconds.
-        span: Half-width of the neighbourhood searched, seconds.
-    """
-    n = len(levels)
-    if n == 0:
-        return levels.copy()
-    per = max(1, int(round(block / FRAME)))
-    nb = -(-n // per)
-    padded = np.concatenate([levels, np.full(nb * per - n, np.nan)])
-    blocks = np.nanpercentile(padded.reshape(nb, per), 10, axis=1)
-    k = int(round(span / block))
-    lo = np.array([blocks[max(0, i - k):i + k + 1].min() for i in range(nb)])
-    return np.repeat(lo, per)[:n]
 
 
 def refine_words(audio: np.ndarray, segments: Sequence[Segment], *,
@@ -303,145 +252,3 @@ def _reach(spans: list[tuple[float, float]], speech: np.ndarray,
                 end = max(end, _walk(j, 1, min(hi, j + walk), edge) * FRAME)
         out[i] = (start, end)
     return out
-
-
-# --- gaps in the recognised text --------------------------------------------------------------
-
-def uncovered_speech(regions: Sequence[tuple[float, float]], segments: Sequence[Segment], *,
-                     shortest: float = 1.0) -> list[tuple[float, float]]:
-    """Parts of the speech regions that no word covers.
-
-    Whisper now and then skips a whole sentence inside its 30 s window; these are the
-    stretches to decode again.
-
-    Args:
-        regions: (start, end) speech regions from a VAD, seconds.
-        segments: Recognised segments (their words, or the segment itself when it has none).
-        shortest: Ignore uncovered parts shorter than this, seconds.
-
-    Returns:
-        (start, end) pairs in time order.
-    """
-    spans = sorted((w.start, w.end) for s in segments for w in (s.words or (s,)))
-    gaps = []
-    for a, b in regions:
-        t = a
-        for ws, we in spans:
-            if we <= t or ws >= b:
-                continue
-            if ws - t >= shortest:
-                gaps.append((t, ws))
-            t = max(t, we)
-        if b - t >= shortest:
-            gaps.append((t, b))
-    return gaps
-
-
-def clip_segment(seg: Segment, a: float, b: float) -> Segment:
-    """The segment cut to the words whose middle lies in [a, b], their edges kept inside it.
-
-    Used for text decoded from a padded gap: the padding is context, and words known to lie in
-    the gap must not reach into the neighbours' words. A segment without words is returned as
-    it is; one left without words gets empty text.
-    """
-    words = tuple(w for w in seg.words if a <= (w.start + w.end) / 2 <= b)
-    if not seg.words or not words:
-        return dataclasses.replace(seg, text="", words=()) if seg.words else seg
-    words = tuple(dataclasses.replace(w, start=min(max(w.start, a), w.end),
-                                      end=max(min(w.end, b), w.start)) for w in words)
-    if len(words) == len(seg.words):
-        return dataclasses.replace(seg, start=words[0].start, end=words[-1].end, words=words)
-    return dataclasses.replace(seg, start=words[0].start, end=words[-1].end, words=words,
-                               text=" ".join(w.text for w in words))
-
-
-# --- hallucination screening ------------------------------------------------------------------
-
-#: Level (dBFS above 150 Hz, 90th percentile of 10 ms frames) below which nothing is audible.
-SILENT_DB = -65.0
-#: Spread (90th minus 10th percentile of frame levels, dB) below which a stretch holds no
-#: syllabic modulation at all: steady hiss or hum, not speech.
-FLAT_DB = 4.0
-#: Speech must rise this far (dB) above the recording's noise floor to count as clearly there.
-CLEAR_DB = 10.0
-#: Whisper's own thresholds, as in its decoding fallback and no-speech skip.
-NO_SPEECH_PROB = 0.6
-NO_SPEECH_LOGPROB = -0.5
-LOW_LOGPROB = -1.0
-MAX_COMPRESSION = 2.4
-
-#: What Whisper writes on silence and noise (subtitle credits, sign-offs), after normalising.
-_STOCK = re.compile(
-    r"^(?:(?:thank you|thanks)(?: (?:very|so) much)?(?: for (?:watching|listening))?"
-    r"|you|bye(?: bye)?|please subscribe.*|(?:subtitles?|captions?|transcription|transcribed)"
-    r" by.*|.*amara org.*|untertitel.*|vielen dank(?: f[uü]rs zuschauen)?|sous titr.*"
-    r"|sottotitoli.*|subt[ií]tulos.*|продолжение следует.*|ご視聴ありがとうございました)$")
-
-
-def _norm_words(text: str) -> list[str]:
-    return re.sub(r"[^\w' ]+", " ", text.lower().replace("-", " ")).split()
-
-
-def _has_loop(words: list[str]) -> bool:
-    """True when some n-gram repeats back to back: 5 times for one word, 3 for longer ones."""
-    n_words = len(words)
-    for n in range(1, 9):
-        need = 5 if n == 1 else 3
-        for i in range(0, n_words - n * need + 1):
-            gram = words[i:i + n]
-            k = 1
-            while words[i + k * n:i + (k + 1) * n] == gram:
-                k += 1
-            if k >= need:
-                return True
-    return False
-
-
-def screen_segments(segments: Sequence[Segment], audio: np.ndarray, *,
-                    levels: np.ndarray | None = None) -> tuple[list[Segment], list[Segment]]:
-    """Drop text written over silence and flag likely hallucinations.
-
-    A segment is dropped when the audio under it is inaudible, or when it is one of
-    Whisper's stock silence phrases ("Thank you.", "Subtitles by…") and the audio under it
-    is flat (no speech modulation) or barely rises above the noise floor. Other text is never
-    dropped: kept segments get ``flags`` from :data:`archive.models.HALLUCINATION_FLAGS`,
-    ``no_speech`` also when the audio under them is flat.
-
-    Args:
-        segments: Segments in time order, as the model gave them.
-        audio: 16 kHz mono samples they were transcribed from.
-        levels: Precomputed :func:`frame_levels` of ``audio``.
-
-    Returns:
-        (kept, dropped).
-    """
-    if levels is None:
-        levels = frame_levels(audio)
-    floor = max(float(np.percentile(levels, 10)), MIN_FLOOR_DB) if len(levels) else 0.0
-    kept: list[Segment] = []
-    dropped: list[Segment] = []
-    prev: list[str] = []
-    for seg in segments:
-        a = max(0, int(seg.start / FRAME))
-        lv = levels[a:max(a + 1, int(np.ceil(seg.end / FRAME)))]
-        high = float(np.percentile(lv, 90)) if len(lv) else -120.0
-        spread = high - float(np.percentile(lv, 10)) if len(lv) else 0.0
-        words = _norm_words(seg.text)
-        stock = bool(_STOCK.match(" ".join(words)))
-        flat = spread < FLAT_DB
-        if high < SILENT_DB or (stock and (flat or high - floor < CLEAR_DB)):
-            dropped.append(seg)
-            continue
-        flags = []
-        if flat or (seg.no_speech_prob > NO_SPEECH_PROB
-                    and seg.avg_logprob < NO_SPEECH_LOGPROB):
-            flags.append("no_speech")
-        if seg.compression_ratio > MAX_COMPRESSION:
-            flags.append("compression")
-        if _has_loop(words) or (len(words) >= 3 and words == prev):
-            flags.append("repetition")
-        if seg.avg_logprob < LOW_LOGPROB:
-            flags.append("low_logprob")
-        kept.append(dataclasses.replace(seg, flags=tuple(flags)) if flags else seg)
-        prev = words
-    return kept, dropped

@@ -6,6 +6,7 @@ Shared by tests and benchmarks; the API below is stable (add, don't change):
   :func:`load_utterance` (cached, trimmed), :func:`trim_silence`
 - :func:`make_call` -> :class:`Call` (``audio``, ``truth`` of :class:`TruthUtterance`,
   ``turns()``, ``speakers``, ``seed``)
+- :func:`speech_after_pause` (two utterances with a pause between them, faint noise)
 - :func:`read_rttm`, :func:`write_rttm`, :func:`read_uem`
 - :func:`der` (NIST-style diarization error rate, optimal one-to-one speaker mapping)
 
@@ -288,6 +289,23 @@ def make_call(seed: int, *, n_speakers: int = 2, n_turns: int | None = None,
     x = x + rng.normal(0, 10 ** (noise_dbfs / 20), len(x)).astype(np.float32)
     first = tuple(dict.fromkeys(u.speaker for u in truth))
     return Call(x.astype(np.float32), tuple(truth), first, seed)
+
+
+def speech_after_pause(pause: float = 0.6) -> tuple[np.ndarray, float, float, float, float]:
+    """Two real utterances with a pause between them, and faint noise throughout.
+
+    Returns:
+        (audio, start of the first, its end, start of the second, its end), seconds.
+    """
+    a = load_utterance("1688-142285-0002").audio
+    b = load_utterance("1688-142285-0009").audio
+    lead = np.zeros(int(0.5 * SAMPLE_RATE), np.float32)
+    gap = np.zeros(int(pause * SAMPLE_RATE), np.float32)
+    x = np.concatenate([lead, a, gap, b, lead])
+    x += np.random.default_rng(1).normal(0, 10 ** (-60 / 20), len(x)).astype(np.float32)
+    t_a = 0.5
+    t_b = t_a + len(a) / SAMPLE_RATE + pause
+    return x, t_a, t_a + len(a) / SAMPLE_RATE, t_b, t_b + len(b) / SAMPLE_RATE
 
 
 # --- RTTM / UEM ---------------------------------------------------------------------------
