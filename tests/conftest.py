@@ -36,6 +36,13 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["HF_HUB_OFFLINE"] = "1"
 
 
+@pytest.fixture(scope="session")
+def jfk_pcm():
+    """jfk.flac decoded to 16 kHz mono float32 (the issue's word-onset reference)."""
+    from archive.audio import decode
+    return decode(shared("jfk.flac"))
+
+
 def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

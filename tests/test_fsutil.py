@@ -1,6 +1,5 @@
 """Atomic writes, the write lock and staging folders."""
 
-import os
 import subprocess
 import sys
 import time

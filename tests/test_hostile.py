@@ -252,7 +252,7 @@ def test_titles_and_tags_cannot_inject_into_the_terminal(inputs, arch):
            if x.title == evil][0].id
     outputs = {}
     for args in (["list"], ["list", "--json"], ["show", rid[:8]], ["search", "country"],
-                 ["search", "country", "--json"], ["search", f"title:red country"],
+                 ["search", "country", "--json"], ["search", "title:red country"],
                  ["log"], ["log", "--json"], ["cite", f"{rid[:8]}@0-3"],
                  ["cite", f"{rid[:8]}@0-3", "--format", "json"],
                  ["cite", f"{rid[:8]}@0-3", "--format", "markdown"], ["verify"]):

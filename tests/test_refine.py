@@ -6,21 +6,17 @@ and the known start of every utterance in synthetic LibriSpeech calls.
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from archive import transcribe as tr
-from archive.audio import decode
 from archive.models import Segment, Word
 from archive.energy import FRAME, frame_levels
 from archive.refine import refine_words
 from tests.helpers import synth
 
-AUDIO = Path(os.environ.get("ARCHIVE_SHARED_AUDIO", "/work/shared/audio"))
 SR = 16000
 #: Calls with quick turn-taking (0.1-0.2 s pauses) and, in 102, a sentence that Whisper base
 #: skips inside its window unless the gap is decoded again.
@@ -48,11 +44,8 @@ def _first_words(segments, truth) -> list[Word | None]:
 
 
 @pytest.fixture(scope="session")
-def jfk() -> np.ndarray:
-    path = AUDIO / "jfk.flac"
-    if not path.is_file():
-        pytest.skip(f"shared reference audio {path} is absent")
-    return decode(path)
+def jfk(jfk_pcm) -> np.ndarray:
+    return jfk_pcm
 
 
 @pytest.fixture(scope="session")

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from archive.audio import decode
 from archive.models import Segment, Word
 from archive.screen import clip_segment, screen_segments, uncovered_speech
 from tests.helpers import synth
 
-AUDIO = Path(os.environ.get("ARCHIVE_SHARED_AUDIO", "/work/shared/audio"))
 SR = 16000
 
 
 @pytest.fixture(scope="session")
-def jfk() -> np.ndarray:
-    path = AUDIO / "jfk.flac"
-    if not path.is_file():
-        pytest.skip(f"shared reference audio {path} is absent")
-    return decode(path)
+def jfk(jfk_pcm) -> np.ndarray:
+    return jfk_pcm
 
 
 def _speech_after_pause(pause: float = 0.6):
