@@ -21,11 +21,12 @@ codec is not whoosh 3's.
 
 from __future__ import annotations
 
+import heapq
 import sys
 from array import array
 from bisect import bisect_right
 from itertools import accumulate
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from ..models import Hit
 from .writing import BLOCK
@@ -34,6 +35,8 @@ from .writing import BLOCK
 #: one posting, and checking one candidate's stored words (:meth:`Index._hit`). Read as
 #: ``postings._CHECK`` elsewhere, so that patching it here reaches every reader.
 _BLOCK_WALK, _POSTING, _CHECK = 3e-6, 60e-9, 30e-6
+#: Weight, in checks, of the independence estimate of the hit rate (see _ranked_and).
+_PRIOR = 20
 
 
 def _term_groups(q: Any) -> list[list[tuple[str, str]]] | None:
@@ -201,30 +204,37 @@ def _ranked_and(s: Any, groups: list[list[tuple[str, str]]], limit: int,
     later = [g for _, g in ranked[1:] if g[0][0] in ("text", "bi")]
     pools = [_Pool(leaf, base, head, [g for _, g in ranked[1:] if g not in later], idf)
              for leaf, base in r.leaf_readers()]
-    order = sorted(((score, i, code) for i, pool in enumerate(pools)
-                    for code, score in pool.scores()), key=lambda x: (-x[0], x[1]))
+    # best first across index segments (whose average lengths, hence scores, differ)
+    order: Iterable[tuple[int, int]] = ((0, d) for d in pools[0].order()) if len(pools) == 1 \
+        else ((i, d) for _, i, d in heapq.merge(*[((-p.score(d), i, d) for d in p.order())
+                                                   for i, p in enumerate(pools)]))
     hits: list[Hit] = []
     checked, step = 0, min(max(limit, 10), 50)
-    for score, i, code in order:
+    for i, d in order:
         pool = pools[i]
-        for d in pool.bucket(code):
-            if d not in pool.docs:
-                continue  # removed by a group intersected meanwhile
-            pool.docs.discard(d)
-            checked += 1
-            hit = check(pool.base + d, score)
-            if hit is not None:
-                hits.append(hit)
-                if len(hits) >= limit:
-                    return hits
-            if later and checked % step == 0:
-                rate = (len(hits) + 1) / (checked + 2)
-                left = sum(len(x.docs) for x in pools)
-                cost = _CHECK * min(left, (limit - len(hits)) / rate)
-                if sum(x.probe_cost(later[0]) for x in pools) < cost:
-                    g = later.pop(0)
-                    for x in pools:
-                        x.docs = _probe(x.leaf, g, x.docs) if x.docs else x.docs
+        if d not in pool.docs:
+            continue  # removed by a group intersected meanwhile
+        pool.docs.discard(d)
+        checked += 1
+        hit = check(pool.base + d, pool.score(d))
+        if hit is not None:
+            hits.append(hit)
+            if len(hits) >= limit:
+                return hits
+        if later and checked % step == 0:
+            # The first checks are of the shortest segments, which hold fewer words and
+            # so match less often: they are weighed against the rate independent words
+            # would give, as if that had been seen over _PRIOR checks.
+            prior = 1.0
+            for g in later:
+                prior *= min(1.0, sum(r.doc_frequency(f, t) for f, t in g) / n_all)
+            rate = (len(hits) + _PRIOR * prior + 1e-3) / (checked + _PRIOR)
+            left = sum(len(x.docs) for x in pools)
+            cost = _CHECK * min(left, (limit - len(hits)) / rate)
+            if sum(x.probe_cost(later[0]) for x in pools) < cost:
+                g = later.pop(0)
+                for x in pools:
+                    x.docs = _probe(x.leaf, g, x.docs) if x.docs else x.docs
     return hits
 
 
@@ -240,23 +250,23 @@ class _Pool:
                 docs = _probe(leaf, g, docs)
         self.docs = docs
         codes = _length_codes(leaf)
-        get = codes.__getitem__ if codes is not None else \
+        code: Callable[[int], int] = codes.__getitem__ if codes is not None else \
             lambda d: length_code(leaf.doc_field_length(d, "text"))
-        self._buckets: dict[int, list[int]] = {}
+        buckets: dict[int, list[int]] = {}
         for d in docs:
-            self._buckets.setdefault(get(d), []).append(d)
+            buckets.setdefault(code(d), []).append(d)
+        self._buckets = buckets
         avg = max(leaf.field_length("text") / max(leaf.doc_count_all(), 1), 1.0)
         from ._whoosh import byte_to_length
-        self._idf, self._avg, self._len = idf, avg, byte_to_length
+        table = [idf * 2.2 / (1 + 1.2 * (0.25 + 0.75 * byte_to_length(c) / avg))
+                 for c in range(256)]
+        self.score: Callable[[int], float] = lambda d: table[code(d)]
 
-    def scores(self) -> list[tuple[int, float]]:
-        """(length code, score) of every bucket."""
-        return [(c, self._idf * 2.2 / (1 + 1.2 * (0.25 + 0.75 * self._len(c) / self._avg)))
-                for c in self._buckets]
-
-    def bucket(self, code: int) -> list[int]:
-        """The documents of one length code, in index order."""
-        return sorted(self._buckets[code])
+    def order(self) -> Iterator[int]:
+        """The candidates by length code (shortest first), ties in index order; each
+        bucket is sorted only when reached."""
+        for c in sorted(self._buckets):
+            yield from sorted(self._buckets[c])
 
     def probe_cost(self, group: list[tuple[str, str]]) -> float:
         """Estimated seconds to intersect the remaining candidates with a group."""
