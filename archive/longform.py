@@ -42,7 +42,8 @@ def chunked_regions(n: int, detect: Callable[[int, int], list[tuple[int, int]]],
     Returns:
         (start, end) sample pairs in time order.
     """
-    chunk, margin = chunk or VAD_CHUNK, margin or VAD_MARGIN
+    chunk = chunk or VAD_CHUNK
+    margin = min(margin or VAD_MARGIN, chunk // 2)  # every chunk must move forward
     out: list[tuple[int, int]] = []
     start, joined = 0, None
     while start < n:
