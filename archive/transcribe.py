@@ -26,7 +26,7 @@ from .echo import remove_echoes
 from .errors import InputError, ModelError, UsageError
 from .models import Segment, Word
 from .speechmodel import (BASE_SHA256, DEFAULT_MODEL, TINY_EN_SHA256, ResolvedModel,
-                          default_cache_dir, hash_weights, resolve_model, sha256_file,
+                          default_cache_dir, hash_weights, resolve_model,
                           verify_weights)
 
 
@@ -386,5 +386,5 @@ def align_text(audio: np.ndarray, model: ResolvedModel, text: str, *, start: flo
 __all__ = ["ALIGN_WINDOW", "BASE_SHA256", "BEAM_SIZE", "COMPUTE_TYPE", "DECODING", "DEFAULT_MODEL",
            "GAP_PAD", "NO_SPEECH_GAP", "SAMPLE_RATE", "TINY_EN_SHA256", "WINDOW",
            "ResolvedModel", "TranscriptionResult", "align_text", "cached_hub_model",
-           "default_cache_dir", "load_model", "resolve_model", "sha256_file", "speech_regions",
+           "default_cache_dir", "load_model", "resolve_model", "speech_regions",
            "transcribe"]

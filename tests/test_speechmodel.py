@@ -16,6 +16,7 @@ import pytest
 
 from archive import speechmodel as sm
 from archive import transcribe as tr
+from archive.fsutil import sha256_path
 from archive.errors import ModelError, ModelHashMismatch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +37,7 @@ def test_base_is_assembled_verified_and_rebuilt_when_damaged(tmp_path):
             f.write(b"\0\1\2\3")
         again = sm.resolve_model("base", cache_dir=cache)
         assert again.sha256 == sm.BASE_SHA256
-        assert sm.sha256_file(again.path / "model.bin") == sm.BASE_SHA256
+        assert sha256_path(again.path / "model.bin") == sm.BASE_SHA256
     finally:
         shutil.rmtree(cache, ignore_errors=True)  # 145 MB
 
@@ -55,7 +56,7 @@ def test_two_processes_racing_to_assemble_base_both_succeed(tmp_path):
             assert p.returncode == 0, err
             assert out.strip() == sm.BASE_SHA256
         assert {p.name for p in cache.iterdir()} == {"whisper-base"}
-        assert sm.sha256_file(cache / "whisper-base" / "model.bin") == sm.BASE_SHA256
+        assert sha256_path(cache / "whisper-base" / "model.bin") == sm.BASE_SHA256
     finally:
         shutil.rmtree(cache, ignore_errors=True)
 
