@@ -15,15 +15,12 @@ import re
 from typing import Sequence
 
 from .models import Segment, Word
+from .queryparse import normalize
 
 #: Echoed words are this improbable; spoken names, even misheard ones, score far higher.
 MAX_PROBABILITY = 0.2
 #: Fewest hotwords in a run taken for an echo (one improbable name may be real speech).
 MIN_RUN = 2
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"[^\w]+", "", text.casefold())
 
 
 def remove_echoes(segments: Sequence[Segment], hotwords: str | None
@@ -38,7 +35,7 @@ def remove_echoes(segments: Sequence[Segment], hotwords: str | None
         (segments, echoes): the segments with echoed words removed (a segment left without
         words is dropped), and one ``{"start", "end", "text"}`` record per removed run.
     """
-    order = [t for t in (_norm(x) for x in re.split(r"[,\s]+", hotwords or "")) if t]
+    order = [t for t in (normalize(x) for x in re.split(r"[,\s]+", hotwords or "")) if t]
     if len(order) < MIN_RUN:
         return list(segments), []
     rank = {t: i for i, t in reversed(list(enumerate(order)))}
@@ -48,8 +45,8 @@ def remove_echoes(segments: Sequence[Segment], hotwords: str | None
         keep: list[Word] = []
         run: list[Word] = []
         for w in list(seg.words) + [None]:  # type: ignore[list-item]
-            t = _norm(w.text) if w is not None else ""
-            follows = not run or (t in rank and rank[t] > rank[_norm(run[-1].text)])
+            t = normalize(w.text) if w is not None else ""
+            follows = not run or (t in rank and rank[t] > rank[normalize(run[-1].text)])
             if w is not None and t in rank and w.probability < MAX_PROBABILITY and follows:
                 run.append(w)
                 continue
