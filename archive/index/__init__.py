@@ -40,7 +40,7 @@ from .. import query as Q
 from ..errors import ArchiveError, DiskFull, IndexCorrupt, LockTimeout, QueryError
 from ..models import Hit, Transcript, Word
 from .plan import _fuzzy, _meta_match, _Plan, _restrict, _within
-from .postings import (_CHECK, _expected, _key_of, _longest, _matching, _ranked_and,
+from .postings import (_expected, _key_of, _longest, _matching, _ranked_and,
                        _term_groups)
 from .writing import (_SEP, _VERSION_FILE, BLOCK, CONTEXT, FORMAT, TAIL, IndexWriter, _bigram,
                       _codec, _create, _recover, _schema, _unpack_times, rebuild_at)
@@ -371,6 +371,6 @@ class Index:
         return out
 
 
-#: The names others import from here (``_CHECK`` is read in :mod:`.postings`: patch it there).
+#: The names others import from here (cost constants live in :mod:`.postings`: patch them there).
 __all__ = ["BLOCK", "BULK_MAX", "CONTEXT", "Candidate", "EXACT_RANK", "FORMAT", "Index",
-           "IndexWriter", "TAIL", "_CHECK", "_within"]
+           "IndexWriter", "TAIL", "_within"]

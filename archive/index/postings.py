@@ -202,6 +202,7 @@ def _ranked_and(s: Any, groups: list[list[tuple[str, str]]], limit: int,
               for df, g in ranked if g[0][0] in ("text", "bi"))
     head = ranked[0][1]
     later = [g for _, g in ranked[1:] if g[0][0] in ("text", "bi")]
+    density = {id(g): min(1.0, df / n_all) for df, g in ranked}
     pools = [_Pool(leaf, base, head, [g for _, g in ranked[1:] if g not in later], idf)
              for leaf, base in r.leaf_readers()]
     # best first across index segments (whose average lengths, hence scores, differ)
@@ -227,7 +228,7 @@ def _ranked_and(s: Any, groups: list[list[tuple[str, str]]], limit: int,
             # would give, as if that had been seen over _PRIOR checks.
             prior = 1.0
             for g in later:
-                prior *= min(1.0, sum(r.doc_frequency(f, t) for f, t in g) / n_all)
+                prior *= density[id(g)]
             rate = (len(hits) + _PRIOR * prior + 1e-3) / (checked + _PRIOR)
             left = sum(len(x.docs) for x in pools)
             cost = _CHECK * min(left, (limit - len(hits)) / rate)
