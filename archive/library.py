@@ -13,18 +13,18 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
-from . import citing
+from .citing import cite as citing
 from .errors import AlreadyArchived, ArchiveError, BadReference, InputError
-from .export import export as render_export
+from .citing.export import export as render_export
 from .models import Citation, Hit, Recording, Transcript
 from .paths import default_archive
-from .store import CustodyLog, Store
+from .evidence.store import CustodyLog, Store
 from .timecode import parse_ref
 
 if TYPE_CHECKING:
-    from .corrections import EditResult, Mark, RevisionInfo
+    from .editing.corrections import EditResult, Mark, RevisionInfo
     # ingest pulls in numpy; searching and listing must not pay for it.
-    from .ingest import AddOptions, AddResult, Ingest, Progress
+    from .ingest.pipeline import AddOptions, AddResult, Ingest, Progress
 
 
 class Archive:
@@ -62,16 +62,16 @@ class Archive:
     def index(self) -> Any:
         """The search index (opened lazily; whoosh is imported only then)."""
         if self._index is None:
-            from .index import Index
+            from .search.index import Index
             self._index = Index(self.store.index_dir)
         return self._index
 
     def _ingest(self) -> Ingest:
-        from .ingest import Ingest
+        from .ingest.pipeline import Ingest
         return Ingest(self.store, self.index, self._recover_locked)
 
     def _recover_locked(self) -> list[str]:
-        from .recovery import recover
+        from .evidence.recovery import recover
         actions = recover(self.store, self.index, self.custody)
         if actions:
             self._index = None
@@ -104,7 +104,7 @@ class Archive:
         """Writes that a process began and did not finish because it died (not those of a
         process still running), e.g. ``["add of 3fa4c1d2e0"]``. Readers cannot finish them;
         the next command that writes (``archive verify`` is one) does."""
-        from .fsutil import pid_alive
+        from .evidence.fsutil import pid_alive
         out = []
         for j in self.store.journal():
             pid = j.get("pid")
@@ -152,7 +152,7 @@ class Archive:
             progress: Progress | None = None,
             on_wait: Callable[[str], None] | None = None) -> Recording:
         """Add one recording. See :meth:`archive.ingest.Ingest.add`."""
-        from .ingest import AddOptions
+        from .ingest.pipeline import AddOptions
         return self._ingest().add(Path(path), opts or AddOptions(), progress=progress,
                                   on_wait=on_wait)
 
@@ -165,7 +165,7 @@ class Archive:
             One :class:`AddResult` per file, as each finishes.
         """
         ingest = self._ingest()
-        from .ingest import AddOptions, AddResult, walk
+        from .ingest.pipeline import AddOptions, AddResult, walk
         opts = opts or AddOptions()
         for p in walk(Path(x) for x in paths):
             def prog(stage: str, done: float, total: float, p: Path = p) -> None:
@@ -232,10 +232,16 @@ class Archive:
         return citing.verification(self.store, rid, start, end)
 
     # ------------------------------------------------------------ index
+    def _rebuild_index(self, transcripts: Iterable[Transcript], total: int,
+                       progress: Callable[[float, float], None] | None = None) -> int:
+        """Build a fresh index beside the old one and swap it in (call with the lock)."""
+        from .search.index import Index
+        n = Index.rebuild_at(self.store.index_dir, transcripts, total=total, progress=progress)
+        self._index = None
+        return n
+
     def reindex(self, *, progress: Callable[[float, float], None] | None = None) -> int:
         """Rebuild the search index from the transcripts alone. Returns documents indexed."""
-        from .index import Index
-
         def transcripts() -> Iterator[Transcript]:
             for rid in sorted(self.store.ids()):
                 yield self.store.read_transcript(rid)
@@ -244,9 +250,7 @@ class Archive:
                     yield tr
 
         with self.store.write_lock():
-            n = Index.rebuild_at(self.store.index_dir, transcripts(),
-                                 total=len(self.store.ids()), progress=progress)
-            self._index = None
+            n = self._rebuild_index(transcripts(), len(self.store.ids()), progress)
             self.custody.append("reindex", None, recordings=len(self.store.ids()))
         return n
 
@@ -255,20 +259,20 @@ class Archive:
                        on_wait: Callable[[str], None] | None = None) -> tuple[Transcript, list]:
         """Name speaker ``who`` (label or current name); returns the new revision and
         likely same-voice speakers in other recordings (suggestions, never applied)."""
-        from . import speakers
+        from .editing import speakers
         return speakers.rename(self.store, self.index, self.custody, self.resolve(ref), who,
                                name, recover=self._recover_locked, on_wait=on_wait)
 
     def merge_speakers(self, ref: str, src: str, dst: str, *,
                        on_wait: Callable[[str], None] | None = None) -> Transcript:
         """Fold speaker ``src`` into ``dst`` as a new revision."""
-        from . import speakers
+        from .editing import speakers
         return speakers.merge(self.store, self.index, self.custody, self.resolve(ref), src,
                               dst, recover=self._recover_locked, on_wait=on_wait)
 
     def match_speaker(self, ref: str, who: str, *, limit: int = 10) -> list:
         """Other recordings' speakers ranked by voice similarity to ``who``."""
-        from . import speakers
+        from .speakers import naming as speakers
         return speakers.matches(self.store, self.transcript(ref), who, limit=limit)
 
     # ------------------------------------------------------------ integrity
@@ -284,15 +288,15 @@ class Archive:
         Raises:
             ArchiveReadOnly: With ``repair`` on a read-only archive.
         """
-        from .integrity import repair as do_repair
-        from .integrity import verify
+        from .evidence.integrity import repair as do_repair
+        from .evidence.integrity import verify
         lock = self.store.write_lock(on_wait=on_wait) if self.store.writable or repair else None
         fixed: list[str] = []
         recovered: list[str] = []
         if repair:
             with self.store.write_lock(on_wait=on_wait):
                 recovered = self._recover_locked()
-                fixed = do_repair(self.store, self.index, self.custody)
+                fixed = do_repair(self.store, self.index, self.custody, self._rebuild_index)
                 self._index = None
         rep = verify(self.store, self.index, self.custody, lock=lock,
                      recover_fn=self._recover_locked, progress=progress)
@@ -303,7 +307,7 @@ class Archive:
     def remove(self, ref: str, *, reason: str, purge: bool = False,
                on_wait: Callable[[str], None] | None = None) -> Path | None:
         """Remove a recording explicitly; its original goes to quarantine (or is purged)."""
-        from .integrity import remove
+        from .evidence.integrity import remove
         if not reason.strip():
             raise BadReference("a removal needs a --reason")
         rec = self.get(ref)
@@ -317,7 +321,7 @@ class Archive:
     # Annotations name classes of archive.corrections (EditResult, RevisionInfo, Mark).
     def edit_text(self, ref: str) -> tuple[str, int]:
         """The current transcript as editable text, and the revision it shows."""
-        from .corrections import edit_text
+        from .editing.corrections import edit_text
         t = self.transcript(ref)
         return edit_text(t), t.revision
 
@@ -329,24 +333,24 @@ class Archive:
         Changed words are placed by forced alignment on the original (``align``), else in
         proportion to length; unchanged words keep their timings. Raises EditError.
         """
-        from . import revisions
+        from .editing import revisions
         return revisions.edit(self.store, self.index, self.custody, self.resolve(ref), text,
                               base_revision=base_revision, note=note, align=align,
                               recover=self._recover_locked, on_wait=on_wait)
 
     def history(self, ref: str) -> list["RevisionInfo"]:
         """Every revision of a transcript, oldest (the machine's) first."""
-        from . import revisions
+        from .editing import revisions
         return revisions.history(self.store, self.resolve(ref))
 
     def revision_diff(self, ref: str, a: int, b: int) -> str:
         """Unified diff between two revisions of a transcript."""
-        from . import revisions
+        from .editing import revisions
         return revisions.revision_diff(self.store, self.resolve(ref), a, b)
 
     def marks(self, ref: str) -> list["Mark"]:
         """Passages of a recording verified by ear."""
-        from . import revisions
+        from .editing import revisions
         return revisions.marks(self.store, self.resolve(ref))
 
     def mark(self, ref: str, start: float, end: float, *, verified: bool = True,
@@ -354,7 +358,7 @@ class Archive:
              on_wait: Callable[[str], None] | None = None) -> list["Mark"]:
         """Mark [start, end] as verified by ear against the current revision (returns the
         new mark), or withdraw verification there (returns the marks withdrawn)."""
-        from . import revisions
+        from .editing import revisions
         rid = self.resolve(ref)
         if verified:
             return [revisions.mark(self.store, self.custody, rid, start, end, note=note,
@@ -366,19 +370,19 @@ class Archive:
                   progress: Callable[[float, float], None] | None = None,
                   on_wait: Callable[[str], None] | None = None) -> Transcript:
         """Make and store the English translation of a recording (replacing an earlier one)."""
-        from . import revisions
-        return revisions.translate(self.store, self.index, self.custody, self.resolve(ref),
-                                   model=model, progress=progress,
-                                   recover=self._recover_locked, on_wait=on_wait)
+        from .ingest.translate import translate
+        return translate(self.store, self.index, self.custody, self.resolve(ref),
+                         model=model, progress=progress,
+                         recover=self._recover_locked, on_wait=on_wait)
 
     def vocabulary(self) -> list[str]:
         """The archive-wide names vocabulary (hotwords for every ``add``)."""
-        from . import revisions
+        from .editing import revisions
         return revisions.read_vocabulary(self.store)
 
     def change_vocabulary(self, *, add: Iterable[str] = (), remove: Iterable[str] = (),
                           on_wait: Callable[[str], None] | None = None
                           ) -> tuple[list[str], list[str]]:
         """Add and remove vocabulary terms; returns (added, removed)."""
-        from . import revisions
+        from .editing import revisions
         return revisions.change_vocabulary(self.store, add=add, remove=remove, on_wait=on_wait)

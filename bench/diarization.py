@@ -29,7 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from archive import audio, diarize, transcribe  # noqa: E402
+from archive.speech import audio, transcribe
+from archive.speakers import diarize  # noqa: E402
 from tests.helpers import synth  # noqa: E402
 
 SHARED = synth.SHARED_AUDIO

@@ -12,7 +12,7 @@ the names as hotwords (what `archive add --hotwords` / `archive vocab add` pass)
   into the transcript, a known failure of prompting);
 * false names: hotword names that appear in a control recording that contains none;
 * recited lists removed: echoes of the hotword list that archive took out of the text
-  (:mod:`archive.echo`); "extra names" counts what is left.
+  (:mod:`archive.speech.echo`); "extra names" counts what is left.
 
 Usage: python bench/hotwords.py [--model base] [--voices en-us+m3,en-gb+f3,en-us+f2]
 Needs espeak-ng and ffmpeg on PATH.
@@ -100,7 +100,7 @@ def main() -> int:
     args = ap.parse_args()
     import jiwer
 
-    from archive import audio, transcribe
+    from archive.speech import audio, transcribe
     model = transcribe.resolve_model(args.model)
     hot = ", ".join(NAMES)
     names = {n.casefold() for n in NAMES}

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 def build_recording(dest: Path, seconds: float) -> float:
     import numpy as np
-    from archive import audio
+    from archive.speech import audio
     parts = [audio.decode(SHARED / "multilingual.mp3"), audio.decode(SHARED / "jfk.flac")]
     for f in sorted((SHARED / "librispeech").glob("*.flac")):
         if sum(len(p) for p in parts) / 16000 >= seconds:
@@ -45,7 +45,7 @@ def build_recording(dest: Path, seconds: float) -> float:
     with wave.open(str(wav), "wb") as w:
         w.setnchannels(1); w.setsampwidth(2); w.setframerate(16000)
         w.writeframes((np.clip(pcm, -1, 1) * 32767).astype("<i2").tobytes())
-    from archive.clips import find_ffmpeg
+    from archive.citing.clips import find_ffmpeg
     subprocess.run([find_ffmpeg(), "-y", "-loglevel", "error", "-i", str(wav), "-c:a", "libopus",
                     "-b:a", "32k", str(dest)], check=True)
     wav.unlink()
@@ -81,7 +81,7 @@ def main() -> int:
     args = ap.parse_args()
     if not SHARED.exists():
         raise SystemExit(f"{SHARED} is missing")
-    from archive import transcribe
+    from archive.speech import transcribe
     model = transcribe.resolve_model(None)  # builds and verifies the cache once
     threads = os.cpu_count() or 1
     env = dict(os.environ, HF_HUB_OFFLINE="1")

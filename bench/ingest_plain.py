@@ -10,7 +10,7 @@ Onset accuracy uses synthetic calls (tests/helpers/synth.py): LibriSpeech uttera
 with pauses, so the true start and end of every utterance are known. For each utterance the
 first word whose middle lies in it (or in the pause half before it) is compared with the true
 start, and the last word with the true end, for plain faster-whisper times and for
-:func:`archive.refine.refine_words`.
+:func:`archive.speech.refine.refine_words`.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from archive import transcribe as tr  # noqa: E402
-from archive.audio import decode  # noqa: E402
-from archive.refine import refine_words  # noqa: E402
+from archive.speech import transcribe as tr  # noqa: E402
+from archive.speech.audio import decode  # noqa: E402
+from archive.speech.refine import refine_words  # noqa: E402
 
 
 def _stats(errors: list[float]) -> str:

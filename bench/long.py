@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 CHILD = r"""
 import sys, time
 from archive.library import Archive
-from archive.ingest import AddOptions
+from archive.ingest.pipeline import AddOptions
 root, src, model, diarize = sys.argv[1], sys.argv[2], sys.argv[3] or None, sys.argv[4] == "1"
 a = Archive.init(root)
 last = [None]
@@ -55,7 +55,7 @@ def build(dest: Path, hours: float) -> float:
     """Encode ``hours`` of repeated real speech as Ogg Opus; returns its duration in s."""
     import numpy as np
 
-    from archive import audio
+    from archive.speech import audio
     from tests.helpers.hostile import ffmpeg
     sources = sorted((SHARED / "librispeech").glob("*.flac")) + [
         SHARED / n for n in ("jfk.flac", "meeting_sample.wav", "ami_dev00.wav",

@@ -36,9 +36,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from archive.index import Index  # noqa: E402
+from archive.search.index import Index  # noqa: E402
 from archive.models import Recording, Segment, Speaker, Transcript, Word  # noqa: E402
-from archive.query import normalize  # noqa: E402
+from archive.search.query import normalize  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 SHORT = {"a", "i", "to", "of", "in", "is", "it", "be", "we", "on", "do", "an", "as", "me",
@@ -344,7 +344,7 @@ def cold_time(index_path: Path, query: str) -> tuple[str, list[float]]:
     except Exception as e:  # CLI not usable here: measure our API alone
         how = f"minimal API script (CLI failed: {str(e).strip().splitlines()[-1][:80]})"
         runs = []
-        code = ("import sys; sys.path.insert(0, %r); from archive.index import Index; "
+        code = ("import sys; sys.path.insert(0, %r); from archive.search.index import Index; "
                 "Index(%r).search(%r, limit=20)" % (str(ROOT), str(index_path), query))
         for _ in range(4):
             t0 = time.perf_counter()

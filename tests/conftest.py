@@ -39,7 +39,7 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory) -> None:
 @pytest.fixture(scope="session")
 def jfk_pcm():
     """jfk.flac decoded to 16 kHz mono float32 (the issue's word-onset reference)."""
-    from archive.audio import decode
+    from archive.speech.audio import decode
     return decode(shared("jfk.flac"))
 
 
@@ -58,7 +58,7 @@ def built_archive(tmp_path_factory: pytest.TempPathFactory):
     jfk = shared("jfk.flac")
     root = tmp_path_factory.mktemp("built") / "arch"
     a = Archive.init(root)
-    from archive.ingest import AddOptions
+    from archive.ingest.pipeline import AddOptions
     a.add(jfk, AddOptions(title="JFK inaugural", source="public domain", tags=("speech",)))
     a.add(SAMPLES / "audio_2022-03-14_21-07-33.ogg",
           AddOptions(title="Commander voice note", source="Telegram channel",

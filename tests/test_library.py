@@ -12,7 +12,7 @@ import stat
 import pytest
 
 from archive.errors import AlreadyArchived, QueryError
-from archive.ingest import AddOptions
+from archive.ingest.pipeline import AddOptions
 from archive.library import Archive
 
 from .conftest import JFK_TEXT, SAMPLES, shared

@@ -26,7 +26,7 @@ def out_console() -> Any:
 
 def fail(message: str, code: int = 1) -> None:
     """Print ``archive: error: …`` on one line to stderr and exit."""
-    from ..render import clean
+    from .render import clean
     click.echo(f"archive: error: {clean(message)}", err=True)
     sys.exit(code)
 

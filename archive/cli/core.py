@@ -35,7 +35,7 @@ def _progress_callbacks(enabled: bool):
     tasks: dict[tuple[Path, str], Any] = {}
 
     def callback(path: Path, stage: str, done: float, total: float) -> None:
-        from ..render import clean
+        from .render import clean
         key = (path, stage)
         if key not in tasks:
             tasks[key] = prog.add_task(f"{stage:>10} {clean(path.name)[:40]}",
@@ -43,7 +43,7 @@ def _progress_callbacks(enabled: bool):
         prog.update(tasks[key], completed=done, total=max(total, 1e-9))
 
     def on_wait(holder: str) -> None:
-        from ..render import clean
+        from .render import clean
         console.print(f"waiting for another archive process ({clean(holder)}) to finish "
                       "writing…", markup=False)
     return prog, callback, on_wait
@@ -75,9 +75,9 @@ def add(obj: Ctx, paths: tuple[str, ...], title: str | None, source: str | None,
         model: str | None, diarize: bool, speakers: int | None, min_speakers: int | None,
         max_speakers: int | None, hotwords: str | None, translate: bool, quiet: bool) -> None:
     """Add recordings (files or folders, walked recursively) to the archive."""
-    from ..ingest import AddOptions
-    from ..provenance import parse_user_date
-    from ..render import clean
+    from ..ingest.pipeline import AddOptions
+    from ..evidence.provenance import parse_user_date
+    from .render import clean
     if recorded:
         try:
             recorded = parse_user_date(recorded)
@@ -152,13 +152,13 @@ def list_(obj: Ctx, as_json: bool) -> None:
     recs = obj.archive().recordings()
     note_interrupted(obj.archive())
     if as_json:
-        from ..render import safe_json
+        from .render import safe_json
         click.echo(safe_json([r.to_json() for r in recs]))
         return
     if not recs:
         click.echo("the archive is empty; add recordings with `archive add FILE`")
         return
-    from ..render import recordings_table
+    from .render import recordings_table
     counts: dict[str, int] = {}
     for rid, _label, _name, _vp in obj.archive().store.voiceprints():
         counts[rid] = counts.get(rid, 0) + 1
@@ -172,7 +172,7 @@ def list_(obj: Ctx, as_json: bool) -> None:
 @pass_ctx
 def show(obj: Ctx, ref: str, revision: int | None, translation: bool) -> None:
     """Show a transcript with [mm:ss.s] times, speakers and confidence marks."""
-    from ..render import transcript_view
+    from .render import transcript_view
     a = obj.archive()
     t = a.transcript(ref, revision=revision)
     tr = None
@@ -195,12 +195,12 @@ def export(obj: Ctx, ref: str, fmt: str, output: str | None, revision: int | Non
     """Export a transcript as txt, srt, vtt, json or rttm."""
     text = obj.archive().export(ref, fmt, revision=revision)
     if output:
-        from ..fsutil import atomic_write_text
+        from ..evidence.fsutil import atomic_write_text
         atomic_write_text(Path(output), text)
         click.echo(f"wrote {output}", err=True)
     else:
         if sys.stdout.isatty():  # text typed by people may hold escape sequences
-            from ..render import clean_block
+            from .render import clean_block
             text = clean_block(text)
         click.echo(text, nl=False)
 
@@ -213,10 +213,10 @@ def log(obj: Ctx, ref: str | None, as_json: bool) -> None:
     """Show the custody log, for one recording or the whole archive."""
     events = obj.archive().log(ref)
     if as_json:
-        from ..render import safe_json
+        from .render import safe_json
         click.echo(safe_json(events))
         return
-    from ..render import events_table
+    from .render import events_table
     out_console().print(events_table(events))
 
 
@@ -226,7 +226,7 @@ def log(obj: Ctx, ref: str | None, as_json: bool) -> None:
 @pass_ctx
 def verify(obj: Ctx, repair: bool) -> None:
     """Re-hash every original and check catalog, transcripts, index and custody log."""
-    from ..render import clean
+    from .render import clean
     a = obj.archive()
     _, _, on_wait = _progress_callbacks(False)
     rep = a.verify(repair=repair, on_wait=on_wait)
@@ -253,7 +253,7 @@ def verify(obj: Ctx, repair: bool) -> None:
 @pass_ctx
 def rm(obj: Ctx, ref: str, reason: str, purge: bool) -> None:
     """Remove a recording; its original moves to quarantine/ unless --purge."""
-    from ..render import clean
+    from .render import clean
     a = obj.archive()
     rec = a.get(ref)
     _, _, on_wait = _progress_callbacks(False)

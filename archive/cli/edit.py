@@ -40,7 +40,7 @@ def edit(obj: Ctx, ref: str, note: str | None, no_align: bool) -> None:
     machine's transcript stays as revision 1 (`archive history`, `show --revision 1`).
     """
     from ..errors import EditError
-    from ..render import clean
+    from .render import clean
     a = obj.archive()
     text, base = a.edit_text(ref)
     rid = a.resolve(ref)
@@ -102,7 +102,7 @@ def history(obj: Ctx, ref: str, show_diff: bool, as_json: bool) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from ..render import clean
+    from .render import clean
     tab = Table(header_style="bold")
     for col in ("rev", "author", "time", "words changed", "speakers changed", "note"):
         tab.add_column(col, overflow="fold")
@@ -167,7 +167,7 @@ def mark(obj: Ctx, ref: str, span: str | None, verified: bool | None,
 def translate(obj: Ctx, ref: str, model: str | None, quiet: bool) -> None:
     """Store an English translation with its own timestamps (`show --translation`)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-    from ..render import clean
+    from .render import clean
     a = obj.archive()
     rec = a.get(ref)
     had = a.translation(rec.id) is not None
@@ -203,7 +203,7 @@ def _split(terms: tuple[str, ...]) -> list[str]:
 @pass_ctx
 def vocab_add(obj: Ctx, terms: tuple[str, ...]) -> None:
     """Add names or terms (quote multi-word terms; commas separate too)."""
-    from ..render import clean
+    from .render import clean
     added, _ = obj.archive().change_vocabulary(add=_split(terms))
     for t in _split(terms):
         if t not in added:
@@ -217,7 +217,7 @@ def vocab_add(obj: Ctx, terms: tuple[str, ...]) -> None:
 @pass_ctx
 def vocab_remove(obj: Ctx, terms: tuple[str, ...]) -> None:
     """Remove names or terms."""
-    from ..render import clean
+    from .render import clean
     _, removed = obj.archive().change_vocabulary(remove=_split(terms))
     low = {r.casefold() for r in removed}
     missing = [t for t in _split(terms) if " ".join(t.split()).casefold() not in low]
@@ -232,7 +232,7 @@ def vocab_remove(obj: Ctx, terms: tuple[str, ...]) -> None:
 @pass_ctx
 def vocab_list(obj: Ctx, as_json: bool) -> None:
     """List the vocabulary."""
-    from ..render import clean
+    from .render import clean
     terms: list[Any] = obj.archive().vocabulary()
     if as_json:
         click.echo(json.dumps(terms, ensure_ascii=False))

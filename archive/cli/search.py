@@ -47,13 +47,13 @@ def search(obj: Ctx, query: tuple[str, ...], quote: str | None, limit: int, sort
         return
     a.remember_hits(hits)
     if as_json:
-        from ..render import safe_json
+        from .render import safe_json
         click.echo(safe_json([h.to_json() for h in hits]))
         return
     if not hits:
         click.echo("no hits")
         return
-    from ..render import hits_table
+    from .render import hits_table
     out_console().print(hits_table(hits, quote=bool(quote)))
     click.echo("cite a hit with `archive cite N`; hear it with `archive play N`")
 
@@ -80,10 +80,10 @@ def cite(obj: Ctx, ref: str, fmt: str, clip: bool, padding: float, clip_format: 
         c = a.clip(c, padding=padding, fmt=clip_format,
                    dest=Path(output) if output else None)
     if fmt == "json":
-        from ..render import safe_json
+        from .render import safe_json
         click.echo(safe_json(c.to_json()))
     else:
-        from ..render import citation_text
+        from .render import citation_text
         click.echo(citation_text(c, fmt), nl=False)
 
 
@@ -92,7 +92,7 @@ def cite(obj: Ctx, ref: str, fmt: str, clip: bool, padding: float, clip_format: 
 @pass_ctx
 def play(obj: Ctx, ref: str) -> None:
     """Play hit N or ID@START-END from its offset (ffplay), or print the command."""
-    from ..clips import play_command
+    from ..citing.clips import play_command
     a = obj.archive()
     rid, start, end = a.span_for(ref)
     path = a.store.original_path(a.store.get(rid))

@@ -39,7 +39,7 @@ def list_speakers(obj: Ctx, ref: str, as_json: bool) -> None:
     if not t.speakers:
         click.echo(f"{t.recording.short_id} has no speakers (added with --no-diarize)")
         return
-    from ..render import speakers_table
+    from .render import speakers_table
     out_console().print(speakers_table(t))
 
 
@@ -50,7 +50,7 @@ def list_speakers(obj: Ctx, ref: str, as_json: bool) -> None:
 @pass_ctx
 def rename(obj: Ctx, ref: str, who: str, name: str) -> None:
     """Name speaker WHO (a label like S1, or its current name) as NAME."""
-    from ..render import clean
+    from .render import clean
     t, suggestions = obj.archive().rename_speaker(ref, who, name)
     sp = next(s for s in t.speakers if s.name == " ".join(name.split()))
     click.echo(f"{t.recording.short_id}: {sp.label} is now {clean(sp.name)} "
@@ -92,6 +92,6 @@ def match(obj: Ctx, ref: str, who: str, limit: int, as_json: bool) -> None:
     if not rows:
         click.echo("no other recording has a voiceprint to compare")
         return
-    from ..render import matches_table
+    from .render import matches_table
     out_console().print(matches_table((m.recording, m.speaker, m.score) for m in rows))
     click.echo("similarity is cosine of GE2E voiceprints; ≥ 0.80 is likely the same voice")

@@ -54,18 +54,18 @@ def child_env() -> dict[str, str]:
 
 #: Step boundaries of a commit where a child kills itself: name -> (target, when).
 KILL_POINTS: dict[str, tuple[str, str]] = {
-    "staged": ("archive.fsutil:copy_hashing", "after"),
-    "journal-written": ("archive.store:Store.journal_begin", "after"),
-    "original-stored": ("archive.store:Store.store_original", "after"),
-    "history-written": ("archive.fsutil:atomic_write_bytes", "after"),
-    "transcript-written": ("archive.store:Store.write_transcript", "after"),
-    "catalog-in-transaction": ("archive.store:Store.put_speakers", "after"),
-    "catalog-committed": ("archive.index:Index.writer", "before"),
+    "staged": ("archive.evidence.fsutil:copy_hashing", "after"),
+    "journal-written": ("archive.evidence.store:Store.journal_begin", "after"),
+    "original-stored": ("archive.evidence.store:Store.store_original", "after"),
+    "history-written": ("archive.evidence.fsutil:atomic_write_bytes", "after"),
+    "transcript-written": ("archive.evidence.store:Store.write_transcript", "after"),
+    "catalog-in-transaction": ("archive.evidence.store:Store.put_speakers", "after"),
+    "catalog-committed": ("archive.search.index:Index.writer", "before"),
     "index-segments-written": ("whoosh.index:TOC.write", "before"),
     "index-toc-written": ("whoosh.index:clean_files", "before"),
-    "custody-before": ("archive.store:CustodyLog.append", "before"),
+    "custody-before": ("archive.evidence.store:CustodyLog.append", "before"),
     "custody-torn": ("os:write", "torn"),
-    "journal-end": ("archive.store:Store.journal_end", "before"),
+    "journal-end": ("archive.evidence.store:Store.journal_end", "before"),
 }
 
 
@@ -99,8 +99,8 @@ def arm(point: str) -> None:
             return out
     setattr(owner, name, wrapper)
     if "." not in attr:  # modules that imported the function by name
-        for m in ("archive.store", "archive.ingest", "archive.revisions", "archive.integrity",
-                  "archive.recovery"):
+        for m in ("archive.evidence.store", "archive.ingest.pipeline", "archive.editing.revisions", "archive.evidence.integrity",
+                  "archive.evidence.recovery"):
             mm = importlib.import_module(m)
             if getattr(mm, name, None) is orig:
                 setattr(mm, name, wrapper)
@@ -180,7 +180,7 @@ def _journalled(jdir: Path) -> bool:
 def fill_disk_at_commit(leave: int) -> None:
     """In a child process: when an add's commit begins, fill the archive's file system so that
     only ``leave`` bytes stay free (the filler is ``<archive>/../filler``)."""
-    from archive.ingest import Ingest
+    from archive.ingest.pipeline import Ingest
     orig = Ingest.commit
 
     def commit(self, staged, *a, **kw):  # type: ignore[no-untyped-def]

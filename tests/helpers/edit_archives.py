@@ -34,7 +34,7 @@ def _close(a) -> None:
 def commander(make_dir: Callable[[str], Path]) -> Path:
     """An archive holding the project's commander voice note (no diarization)."""
     def build(root: Path) -> None:
-        from archive.ingest import AddOptions
+        from archive.ingest.pipeline import AddOptions
         from archive.library import Archive
         a = Archive.init(root)
         a.add(COMMANDER, AddOptions(title="Commander voice note", diarize=False))
@@ -46,7 +46,7 @@ def multilingual(make_dir: Callable[[str], Path], audio: Path) -> Path:
     """An archive holding ../shared/audio/multilingual.mp3 and its English translation, made
     after the fact with ``Archive.translate``."""
     def build(root: Path) -> None:
-        from archive.ingest import AddOptions
+        from archive.ingest.pipeline import AddOptions
         from archive.library import Archive
         a = Archive.init(root)
         rec = a.add(audio, AddOptions(title="Licence, English then German", diarize=False))

@@ -47,7 +47,7 @@ def archive_state(root: Path, *, index_files: bool = True) -> dict[str, object]:
              and not k.startswith("staging/")
              and (index_files or not k.startswith("index/"))}
     if not index_files:
-        from archive.index import Index
+        from archive.search.index import Index
         files["index: recordings"] = " ".join(sorted(Index(root / "index").recording_ids()))
     db = sqlite3.connect(f"{(root / 'catalog.sqlite').as_uri()}?mode=ro", uri=True)
     try:
@@ -62,7 +62,7 @@ def template(make_dir: Callable[[str], Path], src: Path, *, model: str = "tiny.e
     """An archive holding ``src`` (added with ``model``), built once per process."""
     key = f"{src}|{model}|{diarize}"
     if key not in _templates:
-        from archive.ingest import AddOptions
+        from archive.ingest.pipeline import AddOptions
         from archive.library import Archive
         root = make_dir("template") / "arch"
         a = Archive.init(root)

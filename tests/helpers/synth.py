@@ -157,7 +157,7 @@ def load_utterance(utterance_id: str) -> Utterance:
     path = LIBRISPEECH / f"{utterance_id}.flac"
     if not path.is_file():
         raise FileNotFoundError(path)
-    from archive.audio import decode
+    from archive.speech.audio import decode
 
     x = decode(path)
     a, b = trim_silence(x)

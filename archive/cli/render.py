@@ -1,0 +1,224 @@
+"""Rich renderables for the terminal. The only module (with cli.py) that imports rich.
+
+Every string that came from a user or a file (titles, tags, names, transcript text) passes
+through :func:`clean` and is put into :class:`rich.text.Text` objects, never into markup, so
+control characters and escape sequences cannot reach the terminal.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Sequence
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from ..models import LOW_CONFIDENCE, Citation, Hit, Recording, Speaker, Transcript
+from ..timecode import hms, mss
+
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-_]?)")
+# C0/C1 controls, and Unicode bidi overrides that could make a quote read backwards.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def clean(value: Any) -> str:
+    """A string safe to show on one line: escape sequences and control characters removed
+    (line breaks and tabs become spaces; undecodable bytes of file names become U+FFFD)."""
+    s = "" if value is None else str(value)
+    s = _ANSI.sub("", s)
+    s = re.sub(r"[\t\r\n]+", " ", s)
+    s = _CONTROL.sub("", s)
+    if _SURROGATE.search(s):
+        try:
+            s = s.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        except UnicodeEncodeError:
+            s = _SURROGATE.sub("\ufffd", s)
+    return s
+
+
+def clean_block(text: str) -> str:
+    """Multi-line text safe for a terminal: each line as :func:`clean`, line breaks kept."""
+    return "\n".join(clean(line) for line in text.split("\n"))
+
+
+def safe_json(obj: Any) -> str:
+    """JSON (indented, UTF-8) that cannot drive a terminal: besides the C0 controls that JSON
+    always escapes, DEL, C1 controls (``\\x9b`` is a one-byte CSI) and bidi overrides are
+    written as ``\\uXXXX`` escapes. The data is unchanged for any JSON reader."""
+    import json
+    text = json.dumps(obj, ensure_ascii=False, indent=2)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def recordings_table(recs: Sequence[Recording],
+                     speakers: dict[str, int] | None = None) -> Table:
+    """The ``archive list`` table; inferred dates are marked with ``~``; empty optional
+    columns (tags, source) are left out so titles get the room."""
+    rows, inferred = [], False
+    for r in recs:
+        date = clean(r.recorded or "").replace("T", " ")[:16]
+        if r.recorded and r.recorded_inferred:
+            date, inferred = "~" + date, True
+        n = (speakers or {}).get(r.id)
+        rows.append([r.short_id, Text(clean(r.title)), Text(date), mss(r.duration),
+                     Text(clean(r.language or "")), str(n) if n else "",
+                     Text(clean(", ".join(r.tags))), Text(clean(r.source or ""))])
+    cols = [("id", dict(no_wrap=True, style="cyan")),
+            ("title", dict(overflow="fold", ratio=3, min_width=16)),
+            ("recorded", dict(no_wrap=True)), ("length", dict(no_wrap=True, justify="right")),
+            ("lang", dict(no_wrap=True)), ("spk", dict(no_wrap=True, justify="right")),
+            ("tags", dict(overflow="fold", ratio=1)), ("source", dict(overflow="fold", ratio=1))]
+    keep = [i for i, (name, _) in enumerate(cols)
+            if name not in ("tags", "source") or any(str(row[i]) for row in rows)]
+    t = Table(header_style="bold", caption_justify="left")
+    for i in keep:
+        t.add_column(cols[i][0], **cols[i][1])
+    for row in rows:
+        t.add_row(*[row[i] for i in keep])
+    if inferred:
+        t.caption = "~ date inferred from the file name or container tags"
+    return t
+
+
+def transcript_view(t: Transcript, *, translation: Transcript | None = None) -> Group:
+    """A transcript with ``[mm:ss.s]`` times; suspect segments and low-confidence words marked.
+
+    Low-confidence words are underlined and dim; segments flagged as likely hallucinations are
+    shown in red with their flags.
+    """
+    r = t.recording
+    head = Text()
+    head.append(clean(r.title), style="bold")
+    head.append(f"  {r.short_id}  rev {t.revision}  {clean(t.language or '?')}  "
+                f"{mss(r.duration)}", style="dim")
+    lines: list[Any] = [head]
+    tr_segs = translation.segments if translation else ()
+    for s in t.segments:
+        line = Text()
+        line.append(f"[{mss(s.start)}] ", style="cyan")
+        who = t.speaker_name(s.speaker)
+        if who:
+            line.append(f"{clean(who)}: ", style="bold magenta")
+        words = s.words or ()
+        style_seg = "red" if s.flags else ""
+        if words:
+            for i, w in enumerate(words):
+                st = style_seg
+                if w.probability < LOW_CONFIDENCE:
+                    st = (st + " underline dim").strip()
+                line.append(clean(w.text), style=st or None)
+                if i < len(words) - 1:
+                    line.append(" ")
+        else:
+            line.append(clean(s.text.strip()), style=style_seg or None)
+        if s.flags:
+            line.append(f"  ⚠ suspect: {', '.join(s.flags)}", style="bold red")
+        lines.append(line)
+        if tr_segs:
+            en = " ".join(x.text.strip() for x in tr_segs
+                          if x.end > s.start and x.start < s.end)
+            if en:
+                lines.append(Text(f"         en: {clean(en)}", style="green"))
+    legend = Text("low-confidence words are underlined; ⚠ marks text the model may have "
+                  "invented", style="dim italic")
+    lines.append(legend)
+    return Group(*lines)
+
+
+def hits_table(hits: Sequence[Hit], *, quote: bool = False) -> Table:
+    """The ``archive search`` table, matched words highlighted."""
+    t = Table(header_style="bold", show_lines=True)
+    t.add_column("#", justify="right", no_wrap=True)
+    t.add_column("recording", overflow="fold", max_width=22)
+    t.add_column("speaker", overflow="fold", max_width=14)
+    t.add_column("time", no_wrap=True)
+    t.add_column("text", overflow="fold", ratio=3)
+    t.add_column("match" if quote else "score", justify="right", no_wrap=True)
+    for n, h in enumerate(hits, 1):
+        rec = Text(clean(h.title))
+        rec.append(f"\n{h.short_id}", style="cyan")
+        snippet = Text()
+        if h.before:
+            snippet.append("…" + clean(h.before) + " ", style="dim")
+        snippet.append(clean(h.text), style="bold yellow")
+        if h.after:
+            snippet.append(" " + clean(h.after) + "…", style="dim")
+        if quote and h.differences:
+            diffs = "; ".join(f"{clean(q) or '∅'} → {clean(w) or '∅'}"
+                              for q, w in h.differences)
+            snippet.append(f"\ndiffers: {diffs}", style="red")
+        if h.translation:
+            snippet.append("  [en translation]", style="green")
+        score = f"{h.similarity:.0%}" if quote and h.similarity is not None else f"{h.score:.2f}"
+        t.add_row(str(n), rec, Text(clean(h.speaker or "")),
+                  f"[{hms(h.start)}–\n {hms(h.end)}]", snippet, score)
+    return t
+
+
+def speakers_table(t: Transcript) -> Table:
+    """The ``archive speakers ID`` table with talk time, turns and a sample line."""
+    tab = Table(header_style="bold")
+    for col in ("label", "name", "talk time", "turns", "sample"):
+        tab.add_column(col, overflow="fold")
+    for sp in t.speakers:
+        sample = next((s.text.strip() for s in t.segments
+                       if s.speaker == sp.label and len(s.words) >= 4), "")
+        tab.add_row(sp.label, Text(clean(sp.name or "")), mss(sp.talk_time), str(sp.turns),
+                    Text(clean(sample[:80])))
+    return tab
+
+
+def matches_table(rows: Iterable[tuple[Recording, Speaker, float]]) -> Table:
+    """Ranked voice matches from other recordings."""
+    tab = Table(header_style="bold")
+    for col in ("recording", "title", "speaker", "similarity"):
+        tab.add_column(col)
+    for rec, sp, score in rows:
+        tab.add_row(Text(rec.short_id, style="cyan"), Text(clean(rec.title)),
+                    Text(clean(sp.display)), f"{score:.3f}")
+    return tab
+
+
+def citation_text(c: Citation, fmt: str = "text") -> str:
+    """A citation as plain text or Markdown (json is rendered by the CLI)."""
+    who = clean(c.speaker) or "unknown speaker"
+    span = f"{hms(c.start)}–{hms(c.end)}"
+    ver = (f"verified by ear by {clean(c.verified_by)} against revision {c.verified_revision}"
+           if c.verified else "not verified by ear")
+    words, title = clean(c.words), clean(c.title)
+    if fmt == "markdown":
+        out = [f"> “{words}”", ">", f"> — **{who}**, *{title}*, [{span}]({c.url})", "",
+               f"- recording SHA-256: `{c.recording_id}`",
+               f"- transcript revision: {c.revision} ({ver})"]
+        if c.recorded:
+            out.append(f"- recorded: {clean(c.recorded)}")
+        if c.translation:
+            out.append(f"- English: “{clean(c.translation)}”")
+        if c.clip_path:
+            out.append(f"- clip: `{c.clip_path}` (SHA-256 `{c.clip_sha256}`)")
+        return "\n".join(out) + "\n"
+    out = [f"“{words}”", f"  — {who}, “{title}”, {span}",
+           f"  recording SHA-256 {c.recording_id}", f"  transcript revision {c.revision}; {ver}",
+           f"  {c.url}"]
+    if c.recorded:
+        out.insert(3, f"  recorded {clean(c.recorded)}")
+    if c.translation:
+        out.append(f"  English: “{clean(c.translation)}”")
+    if c.clip_path:
+        out.append(f"  clip {c.clip_path} (SHA-256 {c.clip_sha256})")
+    return "\n".join(out) + "\n"
+
+
+def events_table(events: Sequence[dict[str, Any]]) -> Table:
+    """Custody events."""
+    tab = Table(header_style="bold")
+    for col in ("#", "time", "user", "event", "recording", "details"):
+        tab.add_column(col, overflow="fold")
+    for e in events:
+        det = ", ".join(f"{k}={clean(v)}" for k, v in (e.get("details") or {}).items())
+        tab.add_row(str(e.get("seq")), clean(e.get("time")), clean(e.get("user")),
+                    clean(e.get("event")), clean((e.get("recording") or "")[:10]), Text(det))
+    return tab

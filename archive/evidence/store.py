@@ -1,0 +1,335 @@
+"""The archive folder: originals, transcripts, catalog, custody log, and the write lock.
+
+Layout::
+
+    <archive>/
+      archive.json              format marker
+      catalog.sqlite            recordings, speakers' voiceprints, verified passages (WAL)
+      originals/ab/<sha256>.ogg originals named by SHA-256, read-only, never modified
+      transcripts/<sha256>.json current transcript revision: the source of truth
+      history/<sha256>/r0001.json every revision ever written, the machine's first
+      translations/<sha256>.json English translation, when made
+      custody.log               append-only, hash-chained JSON lines
+      index/                    whoosh index, derived (see archive.index)
+      clips/                    exported clips and their manifests
+      quarantine/               removed originals until purged
+      staging/                  per-process work folders; a dead process's are swept
+      journal/                  intent records of unfinished multi-step writes
+
+The catalog side of a :class:`Store` (connection, transactions, recording and speaker rows)
+is its base class :class:`archive.catalog.Catalog`; this module has the files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from .. import __version__
+from .catalog import Catalog
+from .custody import CustodyLog, now_iso, os_user
+from ..errors import (ArchiveCorrupt, ArchiveNotFound, ArchiveReadOnly, RecordingNotFound,
+                     TranscriptCorrupt, UsageError)
+from .fsutil import (FileLock, atomic_write_text, fsync_dir, sweep_staging, sweep_temp_files,
+                     translate_os_error)
+from ..models import Recording, Transcript
+
+FORMAT = 1
+MARKER = "archive.json"
+
+
+def dumps_pretty(obj: Any, indent: int = 0) -> str:
+    """JSON with one key per line but each word (and each voiceprint) on a single line, so a
+    transcript stays readable and diffs well."""
+    pad, pad1 = "  " * indent, "  " * (indent + 1)
+    if isinstance(obj, dict):
+        if not obj:
+            return "{}"
+        if "word" in obj or all(not isinstance(v, (dict, list)) for v in obj.values()) \
+                and len(obj) <= 6:
+            return json.dumps(obj, ensure_ascii=False)
+        items = [f"{pad1}{json.dumps(k, ensure_ascii=False)}: {dumps_pretty(v, indent + 1)}"
+                 for k, v in obj.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(obj, list):
+        if not obj:
+            return "[]"
+        if all(not isinstance(v, (dict, list)) for v in obj):
+            return json.dumps(obj, ensure_ascii=False)
+        items = [f"{pad1}{dumps_pretty(v, indent + 1)}" for v in obj]
+        return "[\n" + ",\n".join(items) + "\n" + pad + "]"
+    return json.dumps(obj, ensure_ascii=False)
+
+
+class Store(Catalog):
+    """An archive folder on disk: its files here, its catalog from :class:`Catalog`.
+
+    Args:
+        root: The archive folder.
+        create: Create and initialise the folder if needed.
+
+    Raises:
+        ArchiveNotFound: If the folder is not an archive and ``create`` is False.
+    """
+
+    def __init__(self, root: Path, *, create: bool = False) -> None:
+        super().__init__(Path(root).expanduser().absolute())
+        marker = self.root / MARKER
+        if not marker.exists():
+            if not create:
+                raise ArchiveNotFound(
+                    f"no archive at {self.root} (run `archive init` or pass --archive)")
+            self._init()
+        else:
+            try:
+                info = json.loads(marker.read_text("utf-8"))
+            except (OSError, ValueError) as e:
+                raise ArchiveCorrupt(f"{marker}: unreadable archive marker ({e})") from None
+            if info.get("format", 0) > FORMAT:
+                raise ArchiveCorrupt(f"{self.root} was written by a newer archive version")
+
+    # ----------------------------------------------------------------- layout
+    def _init(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            for d in ("originals", "transcripts", "history", "translations", "index",
+                      "clips", "quarantine", "staging", "journal"):
+                (self.root / d).mkdir(exist_ok=True)
+            self.connect().close()
+            self._db = None
+            atomic_write_text(self.root / MARKER, json.dumps(
+                {"format": FORMAT, "created": now_iso(), "tool": f"archive {__version__}"},
+                indent=2) + "\n")
+        except PermissionError as e:
+            raise ArchiveReadOnly(f"cannot create an archive at {self.root}: {e.strerror}") \
+                from None
+
+    @property
+    def index_dir(self) -> Path:
+        """The search index folder (derived; can be rebuilt from the transcripts)."""
+        return self.root / "index"
+
+    @property
+    def staging_root(self) -> Path:
+        """The folder holding each process's staging folder."""
+        return self.root / "staging"
+
+    @property
+    def clips_dir(self) -> Path:
+        """Where exported clips and their manifests go."""
+        return self.root / "clips"
+
+    def original_path(self, rec: Recording) -> Path:
+        """Where the original of ``rec`` is stored."""
+        return self.root / "originals" / rec.id[:2] / f"{rec.id}{rec.ext}"
+
+    def transcript_path(self, rid: str) -> Path:
+        """The current transcript of recording ``rid``."""
+        return self.root / "transcripts" / f"{rid}.json"
+
+    def translation_path(self, rid: str) -> Path:
+        """The English translation of recording ``rid``."""
+        return self.root / "translations" / f"{rid}.json"
+
+    def history_dir(self, rid: str) -> Path:
+        """The folder of every transcript revision of recording ``rid``."""
+        return self.root / "history" / rid
+
+    # ----------------------------------------------------------------- transcripts
+    def read_transcript(self, rid: str, revision: int | None = None) -> Transcript:
+        """The current transcript, or a given revision.
+
+        Raises:
+            TranscriptCorrupt: If the file cannot be parsed.
+            RecordingNotFound: If there is no such transcript or revision.
+        """
+        path = (self.transcript_path(rid) if revision is None
+                else self.history_dir(rid) / f"r{revision:04d}.json")
+        return self._read_transcript_file(path, rid, revision)
+
+    def read_translation(self, rid: str) -> Transcript | None:
+        """The English translation, or None if none was made."""
+        path = self.translation_path(rid)
+        if not path.exists():
+            return None
+        return self._read_transcript_file(path, rid, None)
+
+    def _read_transcript_file(self, path: Path, rid: str, revision: int | None) -> Transcript:
+        try:
+            text = path.read_text("utf-8")
+        except FileNotFoundError:
+            what = f"revision {revision} of " if revision else "a transcript for "
+            raise RecordingNotFound(f"no {what}{rid[:10]}") from None
+        try:
+            return Transcript.from_json(json.loads(text))
+        except (ValueError, KeyError, TypeError) as e:
+            raise TranscriptCorrupt(
+                f"{path.relative_to(self.root)} is corrupt ({type(e).__name__}: "
+                f"{str(e)[:80]}); restore it from history/ or run `archive verify --repair`"
+            ) from None
+
+    def revisions(self, rid: str) -> list[int]:
+        """The revision numbers in a recording's history, ascending."""
+        d = self.history_dir(rid)
+        if not d.exists():
+            return []
+        return sorted(int(p.stem[1:]) for p in d.glob("r[0-9][0-9][0-9][0-9].json"))
+
+    @staticmethod
+    def transcript_text(t: Transcript) -> str:
+        """A transcript (or translation) exactly as it is written to disk.
+
+        Raises:
+            TypeError, ValueError: If it holds a value JSON cannot represent.
+        """
+        return dumps_pretty(t.to_json()) + "\n"
+
+    def write_transcript(self, t: Transcript, text: str | None = None) -> None:
+        """Write a revision to history and make it current, both atomically.
+
+        Args:
+            t: The revision.
+            text: ``transcript_text(t)``, when the caller already made it.
+        """
+        rid = t.recording.id
+        text = self.transcript_text(t) if text is None else text
+        hd = self.history_dir(rid)
+        try:
+            hd.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise translate_os_error(e, hd) from None
+        atomic_write_text(hd / f"r{t.revision:04d}.json", text)
+        atomic_write_text(self.transcript_path(rid), text)
+
+    def write_translation(self, t: Transcript, text: str | None = None) -> None:
+        """Write the English translation of a recording atomically."""
+        atomic_write_text(self.translation_path(t.recording.id),
+                          self.transcript_text(t) if text is None else text)
+
+    def transcript_ids(self) -> set[str]:
+        """Ids of the recordings that have a current transcript file."""
+        return {p.stem for p in (self.root / "transcripts").glob("*.json")}
+
+    # ----------------------------------------------------------------- originals
+    def store_original(self, staged: Path, rec: Recording) -> Path:
+        """Move a staged, already-hashed file into originals/ and make it read-only."""
+        dest = self.original_path(rec)
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(staged, 0o444)
+            if dest.exists():
+                staged.unlink()
+            else:
+                os.replace(staged, dest)
+                fsync_dir(dest.parent)
+        except OSError as e:
+            raise translate_os_error(e, dest) from None
+        return dest
+
+    def quarantine(self, rec: Recording) -> Path | None:
+        """Move an original into quarantine/; returns its new path (None if it is in neither
+        place)."""
+        src = self.original_path(rec)
+        dest = self.root / "quarantine" / f"{rec.id}{rec.ext}"
+        if not src.exists():
+            return dest if dest.exists() else None
+        try:
+            dest.parent.mkdir(exist_ok=True)
+            os.replace(src, dest)
+        except OSError as e:
+            raise translate_os_error(e, dest) from None
+        fsync_dir(src.parent)
+        fsync_dir(dest.parent)
+        return dest
+
+    def remove_derived(self, rid: str) -> None:
+        """Remove a recording's transcript, history and translation (not the original)."""
+        for p in (self.transcript_path(rid), self.translation_path(rid)):
+            try:
+                p.unlink()
+            except FileNotFoundError:
+                pass
+        shutil.rmtree(self.history_dir(rid), ignore_errors=True)
+
+    # ----------------------------------------------------------------- locking
+    def write_lock(self, *, timeout: float | None = None,
+                   on_wait: Callable[[str], None] | None = None) -> FileLock:
+        """The archive-wide writer lock. Readers never take it.
+
+        Args:
+            timeout: Seconds to wait for another writer before LockTimeout; by default
+                ``$ARCHIVE_LOCK_TIMEOUT`` or 600.
+            on_wait: Called once if the lock is busy, with the holder's description.
+
+        Raises:
+            ArchiveReadOnly: If the archive folder cannot be written.
+        """
+        if not self.writable:
+            raise ArchiveReadOnly(f"the archive at {self.root} is read-only (reading, searching "
+                                  "and citing work; changing it does not)")
+        if timeout is None:
+            try:
+                timeout = float(os.environ.get("ARCHIVE_LOCK_TIMEOUT") or 600.0)
+            except ValueError:
+                raise UsageError("ARCHIVE_LOCK_TIMEOUT must be a number of seconds") from None
+        return FileLock(self.root / "lock", timeout=timeout, on_wait=on_wait)
+
+    def sweep(self, rids: Iterable[str] = ()) -> list[Path]:
+        """Remove staging folders of dead processes, and temporary files of interrupted
+        atomic writes (in history/ only for ``rids``: the recordings with unfinished writes).
+        Call with the write lock held."""
+        removed = sweep_staging(self.staging_root)
+        folders = [self.root, self.root / "transcripts", self.root / "translations",
+                   self.root / "journal", *(self.history_dir(r) for r in rids)]
+        return removed + sweep_temp_files(folders)
+
+    # ----------------------------------------------------------------- journal
+    def journal_begin(self, op: str, rid: str, **data: Any) -> Path:
+        """Record the intent of a multi-step write before its first step.
+
+        The record also holds the custody log's last sequence number, so that recovery can
+        tell whether the operation's own custody event was written.
+        """
+        jd = self.root / "journal"
+        try:
+            jd.mkdir(exist_ok=True)
+        except OSError as e:
+            raise translate_os_error(e, jd) from None
+        path = jd / f"{op}-{rid}.json"
+        seq = CustodyLog(self.root / "custody.log").last_seq()
+        atomic_write_text(path, json.dumps({"op": op, "id": rid, "at": now_iso(),
+                                            "pid": os.getpid(), "custody_seq": seq, **data},
+                                           ensure_ascii=False))
+        return path
+
+    def journal_end(self, path: Path) -> None:
+        """Mark a journalled write as complete."""
+        try:
+            path.unlink()
+            fsync_dir(path.parent)
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            raise translate_os_error(e, path) from None
+
+    def journal(self) -> list[dict[str, Any]]:
+        """Unfinished intents left by interrupted writers."""
+        out = []
+        jd = self.root / "journal"
+        if jd.exists():
+            for p in sorted(jd.glob("*.json")):
+                try:
+                    d = json.loads(p.read_text("utf-8"))
+                    if not isinstance(d, dict):
+                        raise ValueError("not an object")
+                except (OSError, ValueError):
+                    d = {"op": "unknown", "id": ""}
+                d["_path"] = str(p)
+                out.append(d)
+        return out
+
+
+__all__ = ["FORMAT", "MARKER", "CustodyLog", "Store", "dumps_pretty", "now_iso", "os_user"]

@@ -1,0 +1,364 @@
+"""The add pipeline: hash, stage, probe, decode, transcribe, refine, diarize, commit.
+
+The expensive steps run without the archive's write lock, in a private staging folder, so two
+``add`` processes can transcribe at once. Only the commit takes the lock, and it is journalled:
+an interrupted commit is finished or rolled back by the next writer (see integrity.py).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from .. import __version__
+from ..speech import audio
+from ..errors import AlreadyArchived, ArchiveError, AudioDecodeError, InputError
+from ..evidence.fsutil import copy_hashing, sha256_path, staging_dir
+from ..models import Recording, Segment, Speaker, Transcript
+from ..evidence.provenance import infer_date
+from ..evidence.store import CustodyLog, Store, now_iso, os_user
+
+#: progress(stage, done, total): stage is "transcribe", "diarize", "translate" or "commit".
+Progress = Callable[[str, float, float], None]
+
+
+@dataclass(frozen=True)
+class AddOptions:
+    """Options for adding recordings.
+
+    Attributes:
+        title: Title (defaults to the file name).
+        source: Who or where the recording came from.
+        recorded: Recording date given by the user (ISO), overriding any inferred date.
+        tags: User tags.
+        note: Free note.
+        language: Language code to force, or None to detect.
+        model: Model name or path, or None for the embedded default.
+        diarize: Split by speaker.
+        speakers: Exact number of speakers, if known.
+        min_speakers: Lower bound on the speaker count.
+        max_speakers: Upper bound on the speaker count.
+        hotwords: Names and terms to favour in recognition.
+        translate: Also store an English translation.
+    """
+
+    title: str | None = None
+    source: str | None = None
+    recorded: str | None = None
+    tags: tuple[str, ...] = ()
+    note: str | None = None
+    language: str | None = None
+    model: str | None = None
+    diarize: bool = True
+    speakers: int | None = None
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+    hotwords: str | None = None
+    translate: bool = False
+
+
+@dataclass(frozen=True)
+class AddResult:
+    """Outcome of adding one file: exactly one of ``recording``, ``duplicate_of``, ``error``."""
+
+    path: Path
+    recording: Recording | None = None
+    duplicate_of: str | None = None
+    error: ArchiveError | None = None
+
+
+def walk(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files to add: given files as they are, folders walked recursively (sorted, links to
+    folders not followed, so symlink loops cannot trap the walk)."""
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            for dirpath, dirnames, filenames in os.walk(p, followlinks=False):
+                dirnames.sort()
+                for f in sorted(filenames):
+                    fp = Path(dirpath) / f
+                    if f.startswith(".") or fp.suffix.lower() not in audio.AUDIO_EXTENSIONS:
+                        continue
+                    yield fp
+        else:
+            yield p
+
+
+def _check_input(path: Path) -> None:
+    if not path.exists():
+        if path.is_symlink():
+            raise InputError(f"{path}: broken or looping symbolic link")
+        raise InputError(f"{path}: no such file")
+    if not path.is_file():
+        raise InputError(f"{path}: not a regular file")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path.name}: permission denied")
+    audio.check_extension(path)
+    if path.stat().st_size == 0:
+        raise InputError(f"{path.name}: file is empty")
+
+
+def _ogg_complete(path: Path) -> bool:
+    """True if an Ogg file ends with a whole page carrying the end-of-stream mark.
+
+    A cut Ogg file decodes as a shorter but valid stream (its length is read from the last
+    page left), so the missing end-of-stream page is the only sign that it was cut short.
+    """
+    with open(path, "rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        f.seek(max(0, size - 70000))  # longer than the largest possible page
+        tail = f.read()
+    i = tail.rfind(b"OggS")
+    while i >= 0:
+        if i + 27 <= len(tail) and tail[i + 4] == 0:
+            n = tail[i + 26]
+            if i + 27 + n <= len(tail) and i + 27 + n + sum(tail[i + 27:i + 27 + n]) == len(tail):
+                return bool(tail[i + 5] & 4)
+        i = tail.rfind(b"OggS", 0, i)
+    return False
+
+
+def split_at_pauses(segments: Sequence[Segment], gap: float = 1.0) -> tuple[Segment, ...]:
+    """Segments split wherever their words pause for ``gap`` seconds or more.
+
+    One channel of a call is silent while the other party talks, and Whisper happily runs a
+    segment across that silence; merged in time order with the other channel, such a
+    segment would straddle the other party's turn.
+    """
+    out: list[Segment] = []
+    for seg in segments:
+        words = list(seg.words)
+        if not words:
+            out.append(seg)
+            continue
+        run = [words[0]]
+        for w in words[1:]:
+            if w.start - run[-1].end >= gap:
+                out.append(replace(seg, words=tuple(run), start=run[0].start, end=run[-1].end,
+                                   text=" ".join(x.text for x in run)))
+                run = []
+            run.append(w)
+        if len(run) == len(words):
+            out.append(seg)
+        else:
+            out.append(replace(seg, words=tuple(run), start=run[0].start, end=run[-1].end,
+                               text=" ".join(x.text for x in run)))
+    return tuple(out)
+
+
+def _speech_text(segments: Sequence[Segment]) -> str:
+    return " ".join(s.text.strip() for s in segments)
+
+
+class Ingest:
+    """Adds files to one archive. Created by :class:`archive.library.Archive`."""
+
+    def __init__(self, store: Store, index_factory: Callable[[], Any],
+                 recover: Callable[[], list[str]] | None = None) -> None:
+        self.store = store
+        self._index_factory = index_factory
+        self._recover = recover
+        #: What recovery of earlier interrupted writes did, for the caller to report.
+        self.recovered: list[str] = []
+
+    # -------------------------------------------------------------- analysis
+    def analyse(self, staged: Path, rid: str, size: int, filename: str, opts: AddOptions,
+                progress: Progress | None) -> tuple[Transcript, Transcript | None]:
+        """Everything that does not touch the archive: returns (transcript, translation)."""
+        from ..speech import transcribe  # heavy: faster-whisper is loaded here
+
+        info = audio.probe(staged, name=filename)
+        if info.container == "ogg" and not _ogg_complete(staged):
+            raise AudioDecodeError(f"{filename}: truncated: the Ogg stream was cut short (its "
+                                   "end-of-stream page is missing); nothing was added")
+        stereo = info.channels >= 2
+        pcm = audio.decode(staged, stereo=stereo, name=filename, expected=info.duration)
+        by_channel = bool(stereo and opts.diarize and audio.is_distinct_stereo(pcm))
+        # Hold one copy of a long recording, not two: the mix is only needed for a
+        # single-stream transcription (or a translation).
+        mono = None if by_channel and not opts.translate else \
+            pcm.mean(axis=0, dtype=np.float32) if pcm.ndim == 2 else pcm
+        if not by_channel:
+            pcm = mono
+        duration = pcm.shape[-1] / audio.SAMPLE_RATE
+        if info.duration - duration > max(2.0, 0.2 * info.duration):
+            raise AudioDecodeError(
+                f"{filename}: truncated or damaged: it announces {info.duration:.1f} s of audio "
+                f"but only {duration:.1f} s can be decoded; nothing was added")
+
+        model = transcribe.resolve_model(opts.model)
+
+        def tprog(done: float, total: float) -> None:
+            if progress:
+                progress("transcribe", done, total)
+
+        channels = [pcm[0], pcm[1]] if by_channel else [mono]
+        results = []
+        for ch, samples in enumerate(channels):
+            span = duration * len(channels)
+            res = transcribe.transcribe(
+                samples, model, language=opts.language, hotwords=opts.hotwords,
+                progress=lambda d, t, ch=ch: tprog(ch * duration + d, span))
+            segs = res.segments
+            if by_channel:
+                segs = tuple(replace(s, channel=ch) for s in split_at_pauses(segs))
+            results.append((res, segs))
+        first = max(results, key=lambda r: len(_speech_text(r[1])))[0]
+        segments: tuple[Segment, ...] = tuple(
+            sorted((s for _, segs in results for s in segs), key=lambda s: (s.start, s.end)))
+        options: dict[str, Any] = dict(first.options)
+        speakers: tuple[Speaker, ...] = ()
+
+        if opts.diarize and segments:
+            from ..speakers import diarize
+            if progress:
+                progress("diarize", 0, 1)
+            if by_channel:
+                speech = [transcribe.speech_regions(c, **diarize.SPEECH_OPTIONS) for c in channels]
+                diar = diarize.diarize_channels(pcm, speech)
+            else:
+                speech = transcribe.speech_regions(mono, **diarize.SPEECH_OPTIONS)
+                diar = diarize.diarize(mono, speech, num_speakers=opts.speakers,
+                                       min_speakers=opts.min_speakers or 1,
+                                       max_speakers=opts.max_speakers or 6)
+            segments = diarize.assign_speakers(segments, diar)
+            speakers = diarize.speaker_table(segments, diar)
+            options["diarization"] = diar.method
+            if progress:
+                progress("diarize", 1, 1)
+        else:
+            options["diarization"] = None
+        segments = tuple(replace(s, id=i) for i, s in enumerate(segments))
+
+        recorded, basis, inferred = opts.recorded, "user" if opts.recorded else None, False
+        if recorded is None:
+            recorded, basis = infer_date(filename, info.tags)
+            inferred = recorded is not None
+        rec = Recording(
+            id=rid, filename=filename, ext=Path(filename).suffix.lower(), size=size,
+            duration=round(duration, 3), codec=info.codec, channels=info.channels,
+            sample_rate=info.sample_rate, container_tags=dict(info.tags),
+            title=opts.title or Path(filename).stem, source=opts.source, recorded=recorded,
+            recorded_inferred=inferred, recorded_basis=basis, tags=tuple(opts.tags),
+            note=opts.note, added=now_iso(), added_by=os_user(),
+            tool_version=__version__, model=model.name, model_sha256=model.sha256,
+            language=first.language, language_probability=first.language_probability)
+        options.update({"channels_transcribed": len(channels), "by_channel": by_channel})
+        t = Transcript(recording=rec, revision=1, segments=segments, speakers=speakers,
+                       language=first.language, task="transcribe", created=rec.added,
+                       author="machine", model=model.name, model_sha256=model.sha256,
+                       options=options)
+        translation = None
+        if opts.translate:
+            translation = self.translate_audio(mono, t, model, progress)
+        return t, translation
+
+    def translate_audio(self, mono: np.ndarray, t: Transcript, model: Any,
+                        progress: Progress | None) -> Transcript:
+        """An English translation of the recording, timed on its own."""
+        from ..speech import transcribe
+
+        res = transcribe.transcribe(
+            mono, model, language=t.language, task="translate",
+            progress=(lambda d, tot: progress("translate", d, tot)) if progress else None)
+        return Transcript(recording=t.recording, revision=1, segments=res.segments, speakers=(),
+                          language="en", task="translate", created=now_iso(), author="machine",
+                          model=t.model, model_sha256=t.model_sha256,
+                          options={**res.options, "source_language": t.language})
+
+    # -------------------------------------------------------------- add
+    def add(self, path: Path, opts: AddOptions, *, progress: Progress | None = None,
+            on_wait: Callable[[str], None] | None = None) -> Recording:
+        """Add one file.
+
+        Raises:
+            AlreadyArchived: If the same bytes are already archived.
+            InputError: If the file is unreadable, empty, not audio, or too short.
+            ArchiveError: For any other failure; the archive is left unchanged.
+        """
+        path = Path(path)
+        if not self.store.writable:
+            self.store.write_lock()  # raises ArchiveReadOnly before any work is done
+        _check_input(path)
+        # A name that is not valid UTF-8 is kept readable (U+FFFD) in the catalog.
+        name = os.fsencode(path.name).decode("utf-8", "replace")
+        try:
+            rid = sha256_path(path)
+        except OSError as e:
+            raise InputError(f"{name}: cannot read: {e.strerror}") from None
+        if self.store.has(rid):
+            raise AlreadyArchived(f"{name}: already archived as {rid[:10]}", rid)
+        with staging_dir(self.store.staging_root) as st:
+            staged = st / f"original{path.suffix.lower()}"
+            try:
+                with open(path, "rb") as src:
+                    got, size = copy_hashing(src, staged)
+            except (PermissionError, IsADirectoryError) as e:
+                raise InputError(f"{name}: cannot read: {e.strerror}") from None
+            if got != rid:
+                raise InputError(f"{name}: file changed while it was being read")
+            t, translation = self.analyse(staged, rid, size, name, opts, progress)
+            if progress:
+                progress("commit", 0, 1)
+            self.commit(staged, t, translation, on_wait=on_wait)
+            if progress:
+                progress("commit", 1, 1)
+        return t.recording
+
+    def commit(self, staged: Path, t: Transcript, translation: Transcript | None, *,
+               on_wait: Callable[[str], None] | None = None) -> None:
+        """Store the original, transcript, catalog row, index entry and custody event.
+
+        Journalled (see :mod:`archive.recovery`): if this process dies part-way, the next
+        writer finishes or undoes the add. If a step fails here (disk full, damaged index,
+        interruption), the add is undone at once and the error raised.
+        """
+        from ..evidence.recovery import rollback_add
+        rec = t.recording
+        # Serialise first: a value JSON cannot hold must fail while nothing is written.
+        text = self.store.transcript_text(t)
+        tr_text = self.store.transcript_text(translation) if translation is not None else None
+        with self.store.write_lock(on_wait=on_wait):
+            if self._recover is not None:
+                self.recovered.extend(self._recover())
+            if self.store.has(rec.id):
+                raise AlreadyArchived(f"{rec.filename}: already archived as {rec.short_id}",
+                                      rec.id)
+            index = self._index_factory()  # a damaged index fails here, before any write
+            existed = self.store.original_path(rec).exists()
+            journal = self.store.journal_begin("add", rec.id, filename=rec.filename,
+                                               ext=rec.ext, original_existed=existed)
+            try:
+                dest = self.store.store_original(staged, rec)
+                self.store.write_transcript(t, text)
+                if translation is not None:
+                    self.store.write_translation(translation, tr_text)
+                with self.store.transaction() as db:
+                    self.store.put_recording(db, rec, t.revision)
+                    self.store.put_speakers(db, t)
+                with index.writer() as w:
+                    w.remove(rec.id)
+                    w.add(t)
+                    if translation is not None:
+                        w.add(translation)
+                CustodyLog(self.store.root / "custody.log").append(
+                    "add", rec.id, filename=rec.filename, size=rec.size, sha256=rec.id,
+                    stored_as=str(dest.relative_to(self.store.root)), model=rec.model,
+                    model_sha256=rec.model_sha256, revision=t.revision)
+            except BaseException as e:
+                try:
+                    rollback_add(self.store, self._index_factory,
+                                 {"id": rec.id, "filename": rec.filename,
+                                  "original_existed": existed})
+                    self.store.journal_end(journal)
+                except BaseException:  # the journal stays: the next writer sorts it out
+                    if isinstance(e, ArchiveError):
+                        e.args = (f"{e}; the add stopped part-way and could not be undone "
+                                  "now: the next command that writes to the archive will "
+                                  "finish or undo it",)
+                raise
+            self.store.journal_end(journal)
