@@ -21,7 +21,7 @@ SAMPLES = HERE.parent / "audio_samples"
 
 def main() -> int:
     sys.path.insert(0, str(HERE.parent))
-    from archive.export import export
+    from archive.citing.export import export
     from archive.library import Archive
     with tempfile.TemporaryDirectory() as tmp:
         a = Archive.init(Path(tmp) / "arch")
