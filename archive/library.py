@@ -2,8 +2,9 @@
 
 It never prints or exits. Long work takes a progress callback; failures raise
 :class:`~archive.errors.ArchiveError` subclasses. Most methods delegate to the module that
-does the work: quotes and citations to :mod:`archive.citing`, adding to :mod:`archive.ingest`,
-corrections to :mod:`archive.revisions`, speakers to :mod:`archive.speakers`.
+does the work: quotes and citations to :mod:`archive.citing`, adding and translating to
+:mod:`archive.ingest`, corrections and speaker names to :mod:`archive.editing`, search to
+:mod:`archive.search`, verify and repair to :mod:`archive.evidence`.
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ class Archive:
     def add(self, path: Path | str, opts: AddOptions | None = None, *,
             progress: Progress | None = None,
             on_wait: Callable[[str], None] | None = None) -> Recording:
-        """Add one recording. See :meth:`archive.ingest.Ingest.add`."""
+        """Add one recording. See :meth:`archive.ingest.pipeline.Ingest.add`."""
         from .ingest.pipeline import AddOptions
         return self._ingest().add(Path(path), opts or AddOptions(), progress=progress,
                                   on_wait=on_wait)
@@ -318,7 +319,7 @@ class Archive:
         return q
 
     # ------------------------------------------------------------ corrections (revisions.py)
-    # Annotations name classes of archive.corrections (EditResult, RevisionInfo, Mark).
+    # Annotations name classes of archive.editing.corrections (EditResult, RevisionInfo, Mark).
     def edit_text(self, ref: str) -> tuple[str, int]:
         """The current transcript as editable text, and the revision it shows."""
         from .editing.corrections import edit_text

@@ -31,7 +31,7 @@ def quote_hits(store: Store, index: Any, text: str, *, limit: int = 5,
 
     Args:
         store: The archive's store, to read candidate transcripts.
-        index: The open search index (:class:`archive.index.Index`).
+        index: The open search index (:class:`archive.search.index.Index`).
         text: The quote.
         limit: Most hits returned.
         min_similarity: Least word similarity of a passage to the quote.

@@ -15,13 +15,15 @@ from ..errors import ArchiveError
 
 
 def err_console() -> Any:
-    from rich.console import Console
-    return Console(stderr=True, highlight=False)
+    """The rich console on stderr (progress, notes)."""
+    from .render import console
+    return console(stderr=True)
 
 
 def out_console() -> Any:
-    from rich.console import Console
-    return Console(highlight=False, soft_wrap=False)
+    """The rich console on stdout (tables, transcripts)."""
+    from .render import console
+    return console(stderr=False)
 
 
 def fail(message: str, code: int = 1) -> None:

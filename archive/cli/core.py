@@ -25,13 +25,9 @@ def init(ctx: click.Context, path: str | None) -> None:
 
 def _progress_callbacks(enabled: bool):
     """A rich progress bar with ETA per file; returns (progress, callback, on_wait)."""
-    from rich.progress import (BarColumn, Progress, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
+    from .render import progress_bar
     console = err_console()
-    prog = Progress(TextColumn("{task.description}"), BarColumn(),
-                    TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
-                    TextColumn("ETA"), TimeRemainingColumn(), console=console,
-                    transient=True, disable=not enabled)
+    prog = progress_bar(console, enabled=enabled)
     tasks: dict[tuple[Path, str], Any] = {}
 
     def callback(path: Path, stage: str, done: float, total: float) -> None:

@@ -99,35 +99,13 @@ def history(obj: Ctx, ref: str, show_diff: bool, as_json: bool) -> None:
                                "verified": [asdict(m) for m in marks]},
                               ensure_ascii=False, indent=2))
         return
-    from rich.table import Table
-    from rich.text import Text
-
-    from .render import clean
-    tab = Table(header_style="bold")
-    for col in ("rev", "author", "time", "words changed", "speakers changed", "note"):
-        tab.add_column(col, overflow="fold")
-    for r in revs:
-        tab.add_row(f"{r.revision}{' *' if r.current else ''}", Text(clean(r.author)),
-                    clean(r.created), "—" if r.revision == 1 else str(r.words_changed),
-                    "—" if r.revision == 1 else str(r.speakers_changed),
-                    Text(clean(r.note or ("machine transcript" if r.author == "machine"
-                                          else ""))))
+    from .render import diff_text, history_tables
     con = out_console()
-    con.print(tab)
-    if marks:
-        vt = Table(header_style="bold", title="verified by ear")
-        for col in ("span", "revision", "by", "at", "note"):
-            vt.add_column(col, overflow="fold")
-        for m in marks:
-            vt.add_row(_span(m.start, m.end), str(m.revision), Text(clean(m.by)), clean(m.at),
-                       Text(clean(m.note or "")))
-        con.print(vt)
+    for table in history_tables(revs, marks, _span):
+        con.print(table)
     if show_diff:
         for prev, r in zip(revs, revs[1:]):
-            for line in a.revision_diff(ref, prev.revision, r.revision).splitlines():
-                style = ("green" if line.startswith("+") else
-                         "red" if line.startswith("-") else None)
-                con.print(Text(clean(line), style=style))
+            con.print(diff_text(a.revision_diff(ref, prev.revision, r.revision)))
 
 
 @main.command()
@@ -166,14 +144,12 @@ def mark(obj: Ctx, ref: str, span: str | None, verified: bool | None,
 @pass_ctx
 def translate(obj: Ctx, ref: str, model: str | None, quiet: bool) -> None:
     """Store an English translation with its own timestamps (`show --translation`)."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-    from .render import clean
+    from .render import clean, progress_bar
     a = obj.archive()
     rec = a.get(ref)
     had = a.translation(rec.id) is not None
-    prog = Progress(TextColumn("translate"), BarColumn(), TimeRemainingColumn(),
-                    console=err_console(), transient=True,
-                    disable=quiet or not sys.stderr.isatty())
+    prog = progress_bar(err_console(), enabled=not quiet and sys.stderr.isatty(),
+                        label="translate")
     task = prog.add_task("translate", total=max(rec.duration, 1e-9))
 
     def progress(done: float, total: float) -> None:

@@ -1,4 +1,4 @@
-"""Rich renderables for the terminal. The only module (with cli.py) that imports rich.
+"""Rich renderables, consoles and progress bars: the only module of ours that imports rich.
 
 Every string that came from a user or a file (titles, tags, names, transcript text) passes
 through :func:`clean` and is put into :class:`rich.text.Text` objects, never into markup, so
@@ -8,9 +8,11 @@ control characters and escape sequences cannot reach the terminal.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
-from rich.console import Group
+from rich.console import Console, Group
+from rich.progress import (BarColumn, Progress, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 from rich.table import Table
 from rich.text import Text
 
@@ -222,3 +224,50 @@ def events_table(events: Sequence[dict[str, Any]]) -> Table:
         tab.add_row(str(e.get("seq")), clean(e.get("time")), clean(e.get("user")),
                     clean(e.get("event")), clean((e.get("recording") or "")[:10]), Text(det))
     return tab
+
+
+def console(*, stderr: bool) -> Console:
+    """A console for stdout (tables, transcripts) or stderr (progress, notes)."""
+    if stderr:
+        return Console(stderr=True, highlight=False)
+    return Console(highlight=False, soft_wrap=False)
+
+
+def progress_bar(con: Console, *, enabled: bool, label: str | None = None) -> Progress:
+    """A transient progress bar: one task per line labelled ``label`` (or each task's own
+    description), with percentage, elapsed time and ETA."""
+    first = TextColumn(label) if label else TextColumn("{task.description}")
+    return Progress(first, BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                    TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                    console=con, transient=True, disable=not enabled)
+
+
+def history_tables(revs: Sequence[Any], marks: Sequence[Any],
+                   span: Callable[[float, float], str]) -> list[Table]:
+    """A recording's revisions, and its passages verified by ear when there are any."""
+    tab = Table(header_style="bold")
+    for col in ("rev", "author", "time", "words changed", "speakers changed", "note"):
+        tab.add_column(col, overflow="fold")
+    for r in revs:
+        tab.add_row(f"{r.revision}{' *' if r.current else ''}", Text(clean(r.author)),
+                    clean(r.created), "—" if r.revision == 1 else str(r.words_changed),
+                    "—" if r.revision == 1 else str(r.speakers_changed),
+                    Text(clean(r.note or ("machine transcript" if r.author == "machine"
+                                          else ""))))
+    tables = [tab]
+    if marks:
+        vt = Table(header_style="bold", title="verified by ear")
+        for col in ("span", "revision", "by", "at", "note"):
+            vt.add_column(col, overflow="fold")
+        for m in marks:
+            vt.add_row(span(m.start, m.end), str(m.revision), Text(clean(m.by)), clean(m.at),
+                       Text(clean(m.note or "")))
+        tables.append(vt)
+    return tables
+
+
+def diff_text(diff: str) -> Text:
+    """A unified diff with added lines green and removed lines red."""
+    def style(line: str) -> str | None:
+        return "green" if line.startswith("+") else "red" if line.startswith("-") else None
+    return Text("\n").join(Text(clean(line), style=style(line)) for line in diff.splitlines())

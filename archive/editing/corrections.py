@@ -1,10 +1,10 @@
 """Human corrections of transcripts, the pure part: the edit text, word diffs, revision
-summaries and comparisons. No I/O; :mod:`archive.revisions` writes. The re-timing of changed
-words is in :mod:`archive.retime`.
+summaries and comparisons. No I/O; :mod:`archive.editing.revisions` writes. The re-timing of changed
+words is in :mod:`archive.speech.retime`.
 
 A correction never overwrites: each edit becomes a new revision (revision 1 is the machine's).
 Words a human left alone keep their timings exactly; words typed in are placed in the audio by
-forced alignment (:func:`archive.transcribe.align_text`) between their unchanged neighbours,
+forced alignment (:func:`archive.speech.transcribe.align_text`) between their unchanged neighbours,
 or spread over the span of the words they replace when alignment is not possible.
 
 The edit text is one line per segment, ``[mm:ss.s] S1: text``; lines starting with ``#`` are

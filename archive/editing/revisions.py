@@ -101,7 +101,7 @@ class _Audio:
 def edit(store: Store, index_factory: Callable[[], Any], custody: CustodyLog, rid: str,
          text: str, *, base_revision: int | None = None, note: str | None = None,
          align: bool = True, recover: Recover = None, on_wait: OnWait = None) -> C.EditResult:
-    """Apply an edited text (see :func:`archive.corrections.edit_text`) as a new revision.
+    """Apply an edited text (see :func:`archive.editing.corrections.edit_text`) as a new revision.
 
     Raises:
         EditError: If the text cannot be applied, or the transcript changed meanwhile.

@@ -3,9 +3,9 @@
 It holds one row per recording (its :class:`~archive.models.Recording` as JSON plus the
 current transcript revision), the speakers of each recording with their voiceprints, and the
 passages a journalist marked as verified. Transcripts themselves live in files (see
-:mod:`archive.store`); the catalog is what lists, resolves and looks recordings up.
+:mod:`archive.evidence.store`); the catalog is what lists, resolves and looks recordings up.
 
-:class:`Catalog` is the base class of :class:`archive.store.Store`, so its methods are
+:class:`Catalog` is the base class of :class:`archive.evidence.store.Store`, so its methods are
 called on the store (``store.get(rid)``, ``with store.transaction() as db``).
 """
 

@@ -1,5 +1,5 @@
 """Integrity: verify, repair and explicit removal (recovery of interrupted writes is in
-:mod:`archive.recovery`).
+:mod:`archive.evidence.recovery`).
 
 ``verify`` takes the write lock (when the archive is writable) just long enough to finish
 interrupted writes and to compare catalog, transcripts, index, custody log and the files on

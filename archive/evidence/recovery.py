@@ -1,7 +1,7 @@
 """Recovery of writes that a crash (or a kill) interrupted.
 
 Every multi-step write records its intent in ``journal/<op>-<id>.json`` before its first step
-and deletes the record after its last (see :meth:`archive.store.Store.journal_begin`). The next
+and deletes the record after its last (see :meth:`archive.evidence.store.Store.journal_begin`). The next
 process that takes the write lock (``add``, ``rm``, ``edit``, ``verify``...) calls
 :func:`recover`, which finishes or undoes each one and says what it did. The rules:
 

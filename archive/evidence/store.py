@@ -10,14 +10,14 @@ Layout::
       history/<sha256>/r0001.json every revision ever written, the machine's first
       translations/<sha256>.json English translation, when made
       custody.log               append-only, hash-chained JSON lines
-      index/                    whoosh index, derived (see archive.index)
+      index/                    whoosh index, derived (see archive.search.index)
       clips/                    exported clips and their manifests
       quarantine/               removed originals until purged
       staging/                  per-process work folders; a dead process's are swept
       journal/                  intent records of unfinished multi-step writes
 
 The catalog side of a :class:`Store` (connection, transactions, recording and speaker rows)
-is its base class :class:`archive.catalog.Catalog`; this module has the files.
+is its base class :class:`archive.evidence.catalog.Catalog`; this module has the files.
 """
 
 from __future__ import annotations

@@ -313,7 +313,7 @@ class Ingest:
                on_wait: Callable[[str], None] | None = None) -> None:
         """Store the original, transcript, catalog row, index entry and custody event.
 
-        Journalled (see :mod:`archive.recovery`): if this process dies part-way, the next
+        Journalled (see :mod:`archive.evidence.recovery`): if this process dies part-way, the next
         writer finishes or undoes the add. If a step fails here (disk full, damaged index,
         interruption), the add is undone at once and the error raised.
         """

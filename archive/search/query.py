@@ -1,10 +1,10 @@
 """The search query language: locating a parsed query's matches in a segment's words.
 
-Nothing here needs whoosh. :mod:`archive.queryparse` parses a query string into a tree
+Nothing here needs whoosh. :mod:`archive.search.queryparse` parses a query string into a tree
 (its names are re-exported here, so ``from archive import query as Q`` has the whole
 language); the index compiles that tree into a whoosh query that finds *candidate*
 segments, and :func:`locate` then decides, on the stored words of each candidate, whether
-it really matches and which words matched. See :mod:`archive.queryparse` for the syntax.
+it really matches and which words matched. See :mod:`archive.search.queryparse` for the syntax.
 
 Semantics: each segment is one searchable unit. Words (and AND/OR/NOT) match the segment's
 own words; a phrase must start in the segment and may run on into the following words, so

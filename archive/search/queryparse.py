@@ -2,7 +2,7 @@
 
 Nothing here needs whoosh. :func:`parse` turns a query string into a tree of :class:`Term`,
 :class:`Phrase`, :class:`Filter`, :class:`DateRange`, :class:`And`, :class:`Or` and
-:class:`Not`; :mod:`archive.query` decides on a segment's words whether such a tree matches.
+:class:`Not`; :mod:`archive.search.query` decides on a segment's words whether such a tree matches.
 :func:`normalize` folds the words of a query and of a transcript alike, so they compare equal.
 
 Syntax::

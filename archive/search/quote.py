@@ -6,7 +6,7 @@ fixes grammar or drops a filler, and the quote may elide a stretch with "...". T
 therefore aligned word by word (semi-global edit distance: the whole quote against any span of
 the transcript) with a substitution cost taken from a per-word similarity that blends character
 edit distance with a crude, language-agnostic phonetic key (tokens and keys come from
-:mod:`archive.wording`). Two quote words may be matched to one transcript word (a merge) and one
+:mod:`archive.search.wording`). Two quote words may be matched to one transcript word (a merge) and one
 quote word to two transcript words (a split).
 
 The dynamic programme runs one numpy row per quote word: the in-row insertion recurrence is a
@@ -348,7 +348,7 @@ def best_passages(quote: str,
     return [(key, a) for _, _, _, key, a in ranked[:limit]]
 
 
-# The text side moved to archive.wording; callers still import it from here.
+# The text side moved to archive.search.wording; callers still import it from here.
 __all__ = ["CHAR_WEIGHT", "DEL_COST", "FILLER_COST", "GAP_COST", "INS_COST", "MERGE_PENALTY",
            "PHON_WEIGHT", "SIM_FLOOR", "AlignOp", "Alignment", "PreparedWords", "align",
            "best_passages", "normalize", "phonetic_key", "prepare"]

@@ -3,7 +3,7 @@
 A published quote and a transcript spell the same speech differently: case, punctuation,
 apostrophes, Unicode forms, stress marks, "25" against "twenty-five", "1,000" against "1000".
 Both sides are reduced here to normalised tokens, each with a crude, language-agnostic
-phonetic key, so that :mod:`archive.quote` can align them word by word. A transcript is
+phonetic key, so that :mod:`archive.search.quote` can align them word by word. A transcript is
 tokenised once (:func:`prepare`) and reused across quotes.
 """
 
@@ -20,7 +20,7 @@ import numpy as np
 from ..models import Word
 
 # The two costs of leaving a transcript word out are set per token when words are prepared
-# (PreparedWords.ins), so they live here; the other alignment costs are in archive.quote.
+# (PreparedWords.ins), so they live here; the other alignment costs are in archive.search.quote.
 
 #: Cost of a transcript word inside the span that has no counterpart in the quote.
 INS_COST = 1.0

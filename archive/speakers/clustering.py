@@ -9,7 +9,7 @@ most typical windows, :func:`units` pools windows of long recordings before clus
 :func:`bridge` joins turns of one speaker across short pauses.
 
 Turns here are ``(start, end, index)`` tuples, the index being a row of the centroid matrix;
-:mod:`archive.diarize` drives these steps and names the speakers. scipy and scikit-learn are
+:mod:`archive.speakers.diarize` drives these steps and names the speakers. scipy and scikit-learn are
 imported here only, lazily.
 """
 

@@ -1,7 +1,7 @@
 """Who spoke when: speaker diarization from GE2E d-vectors, and word-to-speaker assignment.
 
 :func:`diarize`: 1 s windows every 0.25 s over the speech regions are embedded
-(:mod:`archive.voice`) and clustered spectrally (pruned cosine-affinity graph; the number of
+(:mod:`archive.speakers.voice`) and clustered spectrally (pruned cosine-affinity graph; the number of
 speakers is read from the largest normalised eigengap). Then, in turn: every 50 ms frame is
 scored against the speaker centroids (mean similarity of the windows covering it) and decoded
 by a Viterbi pass that charges for each change of speaker (no flicker, yet quick turn-taking
@@ -9,7 +9,7 @@ inside one speech region is found); centroids are re-estimated from the most typ
 lying wholly inside one speaker's turns; a speaker with under ``min_cluster`` seconds is
 dissolved and two speakers closer than ``merge_threshold`` are merged. Pauses up to ``max_gap``
 between turns of one speaker are bridged: the reference counts short pauses as speech. The
-maths of each step lives in :mod:`archive.clustering`; this module drives them and names
+maths of each step lives in :mod:`archive.speakers.clustering`; this module drives them and names
 the speakers.
 
 Calls with one party per channel are diarized by channel (:func:`diarize_channels`).
@@ -87,7 +87,7 @@ class Options:
 DEFAULT = Options()
 METHOD = "ge2e-spectral"
 
-#: Keyword options for :func:`archive.transcribe.speech_regions` that suit diarization: a
+#: Keyword options for :func:`archive.speech.transcribe.speech_regions` that suit diarization: a
 #: lower speech threshold and wider padding keep quiet word edges inside the turns (the
 #: reference counts speech up to its edges), shorter pauses split regions at quick turn-taking.
 SPEECH_OPTIONS: Mapping[str, float] = {"threshold": 0.35, "min_silence": 0.2, "pad": 0.15}
@@ -113,7 +113,7 @@ def _clean_regions(speech: Sequence[tuple[float, float]],
 
 def _resegment(regions: Sequence[tuple[float, float]], windows: Sequence[tuple[float, float]],
                emb: np.ndarray, cent: np.ndarray, opt: Options) -> list[cl.RawTurn]:
-    """:func:`archive.clustering.resegment` with the settings of ``opt``."""
+    """:func:`archive.speakers.clustering.resegment` with the settings of ``opt``."""
     return cl.resegment(regions, windows, emb, cent, frame=opt.frame,
                         temperature=opt.temperature, switch_penalty=opt.switch_penalty)
 
@@ -128,7 +128,7 @@ def diarize(audio: np.ndarray, speech: Sequence[tuple[float, float]], *,
     Args:
         audio: 16 kHz mono float32 samples.
         speech: Speech regions (start, end) in seconds, e.g. from
-            :func:`archive.transcribe.speech_regions`.
+            :func:`archive.speech.transcribe.speech_regions`.
         num_speakers: The number of speakers when known.
         min_speakers: Fewest speakers to find.
         max_speakers: Most speakers to find.

@@ -2,7 +2,7 @@
 
 Energy is measured in 10 ms frames above 150 Hz (hum and rumble count less; fricatives stay),
 against a noise floor that follows the recording (low percentile over a few seconds). Both
-:mod:`archive.refine` (word edges) and :mod:`archive.screen` (text over silence) read speech
+:mod:`archive.speech.refine` (word edges) and :mod:`archive.speech.screen` (text over silence) read speech
 from this envelope. numpy only.
 """
 

@@ -6,7 +6,7 @@ Hugging Face cache. Their weights are hashed against the published hash (embedde
 hashed to be recorded (the others).
 
 Nothing here imports faster_whisper, ctranslate2 or huggingface_hub: the model packages are
-located with ``find_spec``, and a hub name is handed to :func:`archive.transcribe.cached_hub_model`,
+located with ``find_spec``, and a hub name is handed to :func:`archive.speech.transcribe.cached_hub_model`,
 the one module that imports faster_whisper.
 """
 
@@ -98,7 +98,7 @@ def resolve_model(name_or_path: str | None, *, cache_dir: Path | None = None) ->
         return ResolvedModel(str(path), path, hash_weights(path / "model.bin"))
     if _looks_like_path(name):
         raise ModelError(f"{name}: no such model directory")
-    # Size names map to hub ids inside faster_whisper, which only archive.transcribe imports.
+    # Size names map to hub ids inside faster_whisper, which only archive.speech.transcribe imports.
     from .transcribe import cached_hub_model
 
     return cached_hub_model(name)

@@ -4,11 +4,11 @@ Whisper's cross-attention (DTW) timing hands the silence before a word to that w
 pause a word "starts" up to a second early (base) or, with small models, a sentence's first
 word starts late; a quote clip cut there begins in silence or clips the first syllable, and
 its cited time is wrong. :func:`refine_words` moves word edges to where speech energy actually
-rises and falls (:mod:`archive.energy`), keeping words in order and never overlapping.
+rises and falls (:mod:`archive.speech.energy`), keeping words in order and never overlapping.
 
 The checks of recognised text against the audio (text written over silence, speech that got
-no words) live in :mod:`archive.screen`; they are re-exported here, as are the energy envelope
-functions, so ``from archive.refine import screen_segments, frame_levels`` keeps working.
+no words) live in :mod:`archive.speech.screen`; they are re-exported here, as are the energy envelope
+functions, so ``from archive.speech.refine import screen_segments, frame_levels`` keeps working.
 numpy only.
 """
 
@@ -23,7 +23,7 @@ from .energy import FRAME, MIN_FLOOR_DB, SAMPLE_RATE, frame_levels, noise_floor
 from ..models import Segment
 from .screen import clip_segment, screen_segments, uncovered_speech
 
-#: Public names, with those re-exported from :mod:`archive.energy` and :mod:`archive.screen`.
+#: Public names, with those re-exported from :mod:`archive.speech.energy` and :mod:`archive.speech.screen`.
 __all__ = ["FRAME", "MIN_FLOOR_DB", "SAMPLE_RATE", "clip_segment", "frame_levels",
            "noise_floor", "refine_words", "screen_segments", "uncovered_speech"]
 

@@ -2,8 +2,8 @@
 are placed by forced alignment or in proportion to their length.
 
 Pure functions on :class:`~archive.models.Segment` and :class:`~archive.models.Word`; the
-aligner and refiner that listen to the audio are passed in (see :mod:`archive.revisions`).
-:mod:`archive.corrections` applies an edited text segment by segment with these.
+aligner and refiner that listen to the audio are passed in (see :mod:`archive.editing.revisions`).
+:mod:`archive.editing.corrections` applies an edited text segment by segment with these.
 """
 
 from __future__ import annotations

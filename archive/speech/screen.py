@@ -4,7 +4,7 @@ Whisper now and then skips a whole sentence inside its 30 s window (:func:`uncov
 finds the speech that got no words, to decode again; :func:`clip_segment` trims what the
 second pass returns to the gap), and writes text over silence ("Thank you.", "Subtitles by…").
 :func:`screen_segments` tells such text from text over speech by the energy envelope of
-:mod:`archive.energy`, and flags other likely hallucinations. numpy only.
+:mod:`archive.speech.energy`, and flags other likely hallucinations. numpy only.
 """
 
 from __future__ import annotations

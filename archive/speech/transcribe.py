@@ -1,10 +1,10 @@
 """Speech recognition with faster-whisper: loading, transcription, VAD, forced alignment.
 
-Models are found and verified offline by :mod:`archive.speechmodel` (its names are re-exported
+Models are found and verified offline by :mod:`archive.speech.model` (its names are re-exported
 here); their weights are hashed again before the first load in a process. Transcription adds
 what plain faster-whisper lacks for evidence work: sentences Whisper skipped are decoded again,
 text over silence is dropped, likely hallucinations are flagged, word times are refined
-(:mod:`archive.refine`).
+(:mod:`archive.speech.refine`).
 
 faster_whisper and ctranslate2 are imported here only, and lazily, so that search and listing
 never pay for them.
@@ -72,7 +72,7 @@ def speech_regions(audio: np.ndarray, *, min_silence: float = 0.3,
 def cached_hub_model(name: str) -> ResolvedModel:
     """A faster-whisper size name or hub id, from the local Hugging Face cache only.
 
-    Called by :func:`archive.speechmodel.resolve_model` for names that are neither embedded
+    Called by :func:`archive.speech.model.resolve_model` for names that are neither embedded
     models nor directories.
 
     Args:
@@ -110,7 +110,7 @@ DECODING = {"beam_size": BEAM_SIZE, "word_timestamps": True, "vad_filter": True,
 GAP_PAD = 0.2
 #: Longest stretch given to faster-whisper at once, seconds: it computes the features of its
 #: whole input in one go (about 55 bytes a sample), so longer recordings are decoded in
-#: windows cut at pauses (:func:`archive.longform.windows`).
+#: windows cut at pauses (:func:`archive.speech.longform.windows`).
 WINDOW = 300.0
 #: Highest no-speech probability accepted for text found in a re-decoded gap.
 NO_SPEECH_GAP = 0.5
@@ -193,7 +193,7 @@ def transcribe(audio: np.ndarray, model: ResolvedModel, *, language: str | None 
     30 s window; stretches the VAD calls speech but that got no word are decoded again on
     their own. Segments over silence are dropped; other likely hallucinations are kept but
     flagged (see :data:`archive.models.HALLUCINATION_FLAGS`). Hotwords the model recited
-    rather than heard are removed and listed in ``options`` (:mod:`archive.echo`).
+    rather than heard are removed and listed in ``options`` (:mod:`archive.speech.echo`).
 
     Args:
         audio: 16 kHz mono float32 samples.
@@ -204,7 +204,7 @@ def transcribe(audio: np.ndarray, model: ResolvedModel, *, language: str | None 
         hotwords: Words to favour, e.g. the names expected in the recording.
         initial_prompt: Text given to the model as preceding context.
         progress: Called with (seconds done, seconds total) as segments arrive.
-        refine: Snap word times to the speech onsets and offsets (:mod:`archive.refine`).
+        refine: Snap word times to the speech onsets and offsets (:mod:`archive.speech.refine`).
         threads: CPU threads; the core count by default.
 
     Returns:
@@ -382,7 +382,7 @@ def align_text(audio: np.ndarray, model: ResolvedModel, text: str, *, start: flo
                  for w in alignment if w["word"].strip())
 
 
-# Model resolution moved to archive.speechmodel; callers still import it from here.
+# Model resolution moved to archive.speech.model; callers still import it from here.
 __all__ = ["ALIGN_WINDOW", "BASE_SHA256", "BEAM_SIZE", "COMPUTE_TYPE", "DECODING", "DEFAULT_MODEL",
            "GAP_PAD", "NO_SPEECH_GAP", "SAMPLE_RATE", "TINY_EN_SHA256", "WINDOW",
            "ResolvedModel", "TranscriptionResult", "align_text", "cached_hub_model",

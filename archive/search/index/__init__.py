@@ -11,7 +11,7 @@ its metadata. It can always be rebuilt from the transcripts. The package:
 * :mod:`.writing`: the schema, the stored form of a segment (words, times, speaker) and
   word-bigram terms for phrases, :class:`IndexWriter`, and :func:`~.writing.rebuild_at`;
 * :mod:`.plan`: a query tree compiled to a whoosh query matching a superset of the true
-  matches; :func:`archive.query.locate` on the stored words is the judge and gives the
+  matches; :func:`archive.search.query.locate` on the stored words is the judge and gives the
   exact span (NOT is applied there too: whoosh's AndNot skips documents);
 * :mod:`.postings`: posting lists read whole blocks at a time, and intersections priced;
 * :mod:`._whoosh`: the one module that imports whoosh (lazily, on first use).
@@ -239,7 +239,7 @@ class Index:
     @_guarded
     def search(self, query: str, *, limit: int = 20, sort: str = "score",
                translation: bool | None = None) -> list[Hit]:
-        """Find exact word spans matching a query (syntax in :mod:`archive.query`).
+        """Find exact word spans matching a query (syntax in :mod:`archive.search.query`).
 
         Args:
             query: The query string.

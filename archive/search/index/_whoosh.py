@@ -1,8 +1,8 @@
 """The one module of ours that imports whoosh.
 
 whoosh is heavy to import, so nothing imports this module at load time: the rest of
-:mod:`archive.index` takes the names it needs from here inside functions, as it would from
-whoosh itself, and ``import archive.index`` stays free of whoosh. Every whoosh module
+:mod:`archive.search.index` takes the names it needs from here inside functions, as it would from
+whoosh itself, and ``import archive.search.index`` stays free of whoosh. Every whoosh module
 named here is one that opening an index loads anyway.
 """
 

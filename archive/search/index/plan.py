@@ -1,9 +1,9 @@
-"""Query compilation: a query tree (:mod:`archive.query`) to a whoosh query, and back.
+"""Query compilation: a query tree (:mod:`archive.search.query`) to a whoosh query, and back.
 
 * The query tree compiles (:class:`_Plan`) to a whoosh query matching a superset of the
-  true matches; :func:`archive.query.locate` on the stored words is the judge and gives
+  true matches; :func:`archive.search.query.locate` on the stored words is the judge and gives
   the exact span. NOT is applied there too (whoosh's AndNot skips documents). Phrases
-  become an AND of their rarest bigram terms (:func:`~archive.index.writing._bigram`).
+  become an AND of their rarest bigram terms (:func:`~archive.search.index.writing._bigram`).
 * Filters whose posting lists cost more to intersect than checking the extra candidates
   (on the recording's cached metadata, :func:`_meta_match`) are left to that check.
 * Fuzzy terms expand to the indexed words within an edit distance (:func:`_fuzzy`),

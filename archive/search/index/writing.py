@@ -4,7 +4,7 @@ The index is derived data: one whoosh document per segment, plus one per recordi
 its metadata. It can always be rebuilt from the transcripts (:func:`rebuild_at`). Layout,
 and why:
 
-* Searched fields are few and hold pre-normalised tokens (:func:`archive.query.normalize`):
+* Searched fields are few and hold pre-normalised tokens (:func:`archive.search.query.normalize`):
   ``text`` (the segment's own words, scored), ``bi`` (word bigrams) and filter fields.
   No positions are indexed: each segment stores one compact tuple (words, millisecond
   offsets as a uint16 array, speaker, title), so a hit costs one stored-field read.
