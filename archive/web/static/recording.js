@@ -1,0 +1,509 @@
+// The recording page: transcript and audio as one thing. Plays from the #t= media fragment,
+// highlights the word being spoken (a binary search over word starts per frame, and only the
+// changed element is touched), seeks on click or Enter, cites a selection exactly as
+// `archive cite` does, makes clips, and sends corrections through the archive's revisions.
+"use strict";
+
+(() => {
+  const { el, add, link, mss, hms, api, toast, fail, speakerName } = A;
+  const main = document.getElementById("main");
+  const rid = location.pathname.split("/")[2];
+  const SPEEDS = [0.5, 0.75, 1, 1.25, 1.5, 2];
+  const stats = { frames: 0, total: 0, max: 0, changes: 0 };
+
+  let data = null;          // the page's JSON twin
+  let words = [];           // [start, end, text, p, segment]
+  let order = null;         // word indexes sorted by start (Int32Array)
+  let starts = null;        // starts in that order (Float64Array)
+  let wordEls = [];
+  let cur = -1;
+  let editing = 0;
+  let userScrollUntil = 0;
+  let fragEnd = null;
+  let selected = null;      // [first word, last word]
+  let raf = 0;
+
+  const audio = el("audio");
+  audio.controls = true;
+  audio.preload = "auto";
+  audio.src = `/r/${rid}/audio`;
+  audio.id = "player";
+
+  // ------------------------------------------------------------------ playback and highlight
+  function indexAt(t) {
+    let lo = 0, hi = starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (starts[mid] <= t) lo = mid + 1; else hi = mid;
+    }
+    return lo > 0 ? order[lo - 1] : -1;
+  }
+
+  function update() {
+    if (!starts) return;
+    const t0 = performance.now();
+    const t = audio.currentTime;
+    if (fragEnd !== null && t >= fragEnd) { audio.pause(); fragEnd = null; }
+    const i = indexAt(t);
+    if (i !== cur) {
+      if (cur >= 0 && wordEls[cur]) wordEls[cur].classList.remove("cur");
+      if (i >= 0 && wordEls[i]) { wordEls[i].classList.add("cur"); follow(i); }
+      cur = i;
+      stats.changes++;
+    }
+    const dt = performance.now() - t0;
+    stats.frames++; stats.total += dt; if (dt > stats.max) stats.max = dt;
+    clock.textContent = `${mss(t)} / ${mss(audio.duration || data.recording.duration)}`;
+  }
+
+  function frame() {
+    update();
+    raf = audio.paused ? 0 : requestAnimationFrame(frame);
+  }
+
+  function follow(i) {
+    if (editing || !followBox.checked || Date.now() < userScrollUntil) return;
+    const r = wordEls[i].getBoundingClientRect();
+    const top = bar.getBoundingClientRect().bottom;
+    if (r.top < top + 20 || r.bottom > window.innerHeight * 0.8) {
+      wordEls[i].scrollIntoView({ block: "center" });
+    }
+  }
+
+  function seek(t, play) {
+    const d = audio.duration || data.recording.duration;
+    audio.currentTime = Math.max(0, Math.min(t, d ? d - 0.01 : t));
+    if (play) audio.play().catch(() => {});
+    update();
+  }
+
+  function fragment() {
+    const m = /(?:^#|&)t=(?:npt:)?([0-9.:]+)(?:,([0-9.:]+))?/.exec(location.hash);
+    if (!m) return null;
+    const sec = (x) => x.split(":").reduce((acc, p) => acc * 60 + parseFloat(p), 0);
+    const s = sec(m[1]), e = m[2] ? sec(m[2]) : null;
+    return Number.isFinite(s) ? [s, e !== null && e > s ? e : null] : null;
+  }
+
+  function playFragment(autoplay) {
+    const f = fragment();
+    markFragment(f);
+    if (!f) return;
+    const go = () => {
+      fragEnd = f[1];
+      seek(f[0], false);
+      if (autoplay) {
+        audio.play().catch(() => toast("Press Space (or ▶) to play from here"));
+      }
+      if (cur >= 0) wordEls[cur].scrollIntoView({ block: "center" });
+    };
+    if (audio.readyState >= 1) go(); else audio.addEventListener("loadedmetadata", go, { once: true });
+  }
+
+  function markFragment(f) {
+    for (const e of main.querySelectorAll(".w.frag")) e.classList.remove("frag");
+    if (!f || f[1] === null) return;
+    words.forEach((w, i) => {
+      if (w[1] > f[0] + 0.005 && w[0] < f[1] - 0.005) wordEls[i].classList.add("frag");
+    });
+  }
+
+  function setSpeed(r) {
+    audio.playbackRate = r;
+    for (const b of speedBox.children) b.setAttribute("aria-pressed", String(+b.dataset.rate === r));
+  }
+
+  // ------------------------------------------------------------------ the toolbar
+  const bar = el("div", "player");
+  const playBtn = el("button", "play", "▶ Play");
+  playBtn.type = "button";
+  playBtn.addEventListener("click", () => (audio.paused ? audio.play() : audio.pause()));
+  const clock = el("span", "clock", "00:00.0");
+  const speedBox = el("span", "speeds");
+  for (const r of SPEEDS) {
+    const b = el("button", null, `${r}×`);
+    b.type = "button";
+    b.dataset.rate = r;
+    b.title = `speed ${r}× (key ${SPEEDS.indexOf(r) + 1})`;
+    b.addEventListener("click", () => setSpeed(r));
+    speedBox.append(b);
+  }
+  const followLabel = el("label", "follow");
+  const followBox = el("input");
+  followBox.type = "checkbox";
+  followBox.checked = true;
+  add(followLabel, followBox, " follow");
+  const helpBtn = el("button", "helpbtn", "?");
+  helpBtn.type = "button";
+  helpBtn.title = "keyboard shortcuts (?)";
+  add(bar, audio, add(el("div", "controls"), playBtn, clock, speedBox, followLabel, helpBtn));
+
+  audio.addEventListener("play", () => { playBtn.textContent = "❚❚ Pause"; if (!raf) frame(); });
+  audio.addEventListener("pause", () => { playBtn.textContent = "▶ Play"; update(); });
+  audio.addEventListener("seeked", update);
+  audio.addEventListener("timeupdate", () => { if (audio.paused) update(); });
+  for (const ev of ["wheel", "touchmove"]) {
+    window.addEventListener(ev, () => { userScrollUntil = Date.now() + 4000; }, { passive: true });
+  }
+
+  const help = el("dialog", "shortcuts");
+  add(help, el("h2", null, "Keyboard"));
+  const dl = el("dl");
+  for (const [k, v] of [["Space", "play / pause"], ["← / →", "back / forward 1 s"],
+                        ["Shift + ← / →", "back / forward 5 s"],
+                        ["1 … 6", "speed " + SPEEDS.map((s) => s + "×").join(", ")],
+                        ["Enter or click on a word", "play from that word"],
+                        ["select words", "cite, clip or mark them verified"],
+                        ["?", "this help"], ["Esc", "close"]]) add(dl, el("dt", null, k), el("dd", null, v));
+  const close = el("button", null, "Close");
+  close.type = "button";
+  close.addEventListener("click", () => help.close());
+  add(help, dl, close);
+  helpBtn.addEventListener("click", () => help.showModal());
+
+  document.addEventListener("keydown", (e) => {
+    if (e.target.closest && e.target.closest("input, textarea, select, [contenteditable]")) return;
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === "Enter" && e.target.classList && e.target.classList.contains("w")) {
+      e.preventDefault();
+      seek(words[+e.target.dataset.i][0], true);
+    } else if (e.key === " ") {
+      e.preventDefault();
+      audio.paused ? audio.play() : audio.pause();
+    } else if (e.key === "ArrowLeft" || e.key === "ArrowRight") {
+      e.preventDefault();
+      const step = (e.shiftKey ? 5 : 1) * (e.key === "ArrowLeft" ? -1 : 1);
+      seek(audio.currentTime + step, false);
+    } else if (/^[1-6]$/.test(e.key)) {
+      setSpeed(SPEEDS[+e.key - 1]);
+    } else if (e.key === "?") {
+      help.open ? help.close() : help.showModal();
+    } else if (e.key === "Escape") {
+      panel.hidden = true;
+    }
+  });
+
+  // ------------------------------------------------------------------ transcript
+  function render() {
+    const t = data.transcript;
+    const rec = data.recording;
+    document.title = `${rec.title || rec.filename} · archive`;
+    words = [];
+    const speakers = new Map(t.speakers.map((s) => [s.label, s]));
+    const marks = data.marks.filter((m) => m.revision <= t.revision);
+    const tx = el("div", "transcript");
+    tx.id = "transcript";
+    t.segments.forEach((s, si) => {
+      const sp = speakers.get(s.speaker);
+      const sec = el("section", `seg c${sp ? sp.colour : "x"}${s.flags.length ? " suspect" : ""}`);
+      sec.dataset.seg = si;
+      const head = el("div", "seghead");
+      const tb = el("button", "t", `[${mss(s.start)}]`);
+      tb.type = "button";
+      tb.tabIndex = -1;
+      tb.dataset.t = s.start;
+      add(head, tb, " ", el("span", "who", sp ? speakerName(sp) : (s.speaker || "")));
+      if (s.flags.length) head.append(el("span", "flag", `⚠ suspect: ${s.flags.join(", ")}`));
+      const eb = el("button", "edit", "edit");
+      eb.type = "button";
+      eb.dataset.seg = si;
+      eb.title = "correct this passage (a new revision)";
+      head.append(eb);
+      const p = el("p", "words");
+      s.words.forEach((w, k) => {
+        const i = words.length;
+        words.push([w[0], w[1], w[2], w[3], si]);
+        const span = el("span", "w", w[2]);
+        span.dataset.i = i;
+        span.tabIndex = 0;
+        if (w[3] < data.low_confidence) {
+          span.classList.add("low");
+          span.title = `low confidence (${w[3].toFixed(2)})`;
+        }
+        if (marks.some((m) => w[0] >= m.start - 0.01 && w[1] <= m.end + 0.01)) span.classList.add("ver");
+        if (k) p.append(" ");
+        p.append(span);
+      });
+      const seVer = marks.filter((m) => m.start < s.end && m.end > s.start);
+      if (seVer.length) {
+        head.append(el("span", "verified", `✓ verified by ear (${seVer.map((m) => m.by).join(", ")})`));
+      }
+      add(sec, head, p);
+      tx.append(sec);
+    });
+    wordEls = Array.from(tx.querySelectorAll(".w"));
+    order = Int32Array.from(words.keys()).sort((a, b) => words[a][0] - words[b][0]);
+    starts = Float64Array.from(order, (i) => words[i][0]);
+    cur = -1;
+    tx.addEventListener("click", onTranscriptClick);
+    tx.addEventListener("mouseup", onSelect);
+    tx.addEventListener("keyup", onSelect);
+    return tx;
+  }
+
+  function onTranscriptClick(e) {
+    const sel = getSelection();
+    if (e.target.classList.contains("edit")) { startEdit(+e.target.dataset.seg); return; }
+    if (e.target.classList.contains("t")) { seek(+e.target.dataset.t, true); return; }
+    const w = e.target.closest(".w");
+    if (!w || editing && w.closest(".editing")) return;
+    if (sel && !sel.isCollapsed) return;  // a drag selects; it does not seek
+    seek(words[+w.dataset.i][0], false);
+  }
+
+  function header() {
+    const rec = data.recording, t = data.transcript;
+    const h = el("div", "rechead");
+    add(h, el("h1", "rectitle", rec.title || rec.filename));
+    const meta = el("p", "meta");
+    add(meta, el("code", "sha", rec.id), " · revision ", el("b", "rev", String(t.revision)),
+        ` · ${t.language || "?"} · ${mss(rec.duration)}`,
+        rec.recorded ? ` · recorded ${A.dateText(rec)}` : "", ` · ${rec.filename}`,
+        data.audio.derived ? el("span", "derived", " · playing a lossless copy (the browser cannot play the original's format)") : null);
+    const spk = el("div", "speakerlist");
+    for (const s of t.speakers) spk.append(speakerChip(s));
+    add(h, meta, spk, el("p", "legend dim",
+        "dotted: low confidence · ⚠ suspect: the model may have invented it · green: verified by ear · select words to cite"));
+    return h;
+  }
+
+  function speakerChip(s) {
+    const chip = el("span", `chip c${s.colour}`);
+    const name = el("span", "name", speakerName(s));
+    const btn = el("button", "rename", "rename");
+    btn.type = "button";
+    btn.addEventListener("click", () => {
+      const f = el("form", "renameform");
+      const inp = el("input");
+      inp.value = s.name || "";
+      inp.placeholder = `name for ${s.label}`;
+      inp.setAttribute("aria-label", `name for ${s.label}`);
+      const ok = el("button", null, "save");
+      ok.type = "submit";
+      add(f, inp, ok);
+      f.addEventListener("submit", async (ev) => {
+        ev.preventDefault();
+        try {
+          const r = await api("/api/speaker", { id: rid, speaker: s.label, name: inp.value });
+          toast(`revision ${r.revision}: ${s.label} renamed`);
+          await load(false);
+        } catch (err) { toast(err.message, "error"); }
+      });
+      chip.replaceChildren(f);
+      inp.focus();
+    });
+    add(chip, el("span", "swatch"), name, btn);
+    return chip;
+  }
+
+  function footer() {
+    const f = el("div", "history");
+    const revs = el("details");
+    add(revs, el("summary", null, `revisions (${data.history.length})`));
+    const ol = el("ol");
+    for (const r of data.history) {
+      ol.append(el("li", r.current ? "current" : "",
+        `r${r.revision} · ${r.author} · ${r.created} · ${r.note || (r.author === "machine" ? "machine transcript" : "")}`));
+    }
+    revs.append(ol);
+    const ver = el("details");
+    add(ver, el("summary", null, `verified by ear (${data.marks.length})`));
+    const vl = el("ul");
+    for (const m of data.marks) {
+      const li = el("li");
+      add(li, link(`#t=${m.start.toFixed(2)},${m.end.toFixed(2)}`, `${mss(m.start)}–${mss(m.end)}`),
+          ` against revision ${m.revision} by ${m.by} at ${m.at}${m.note ? " — " + m.note : ""}`);
+      vl.append(li);
+    }
+    ver.append(vl);
+    const cus = el("details");
+    add(cus, el("summary", null, `custody log (${data.custody.length})`));
+    const cl = el("ol");
+    for (const e of data.custody) {
+      const det = Object.entries(e.details || {}).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`).join(", ");
+      cl.append(el("li", null, `#${e.seq} ${e.time} ${e.event} ${e.user} ${det}`));
+    }
+    cus.append(cl);
+    add(f, revs, ver, cus);
+    return f;
+  }
+
+  // ------------------------------------------------------------------ selection: cite, clip, verify
+  const selbar = el("div", "selbar");
+  selbar.hidden = true;
+  const selText = el("span", "seltext");
+  const bCite = button("Cite", () => cite());
+  const bClip = button("Make clip", () => clip());
+  const bMark = button("Mark verified", () => markVerified());
+  const bPlay = button("Play selection", () => {
+    const [i, j] = selected;
+    fragEnd = words[j][1];
+    seek(words[i][0], true);
+  });
+  add(selbar, selText, bCite, bClip, bMark, bPlay);
+
+  const panel = el("aside", "citepanel");
+  panel.hidden = true;
+
+  function button(text, fn) {
+    const b = el("button", null, text);
+    b.type = "button";
+    b.addEventListener("click", fn);
+    return b;
+  }
+
+  function onSelect() {
+    const sel = getSelection();
+    if (!sel.rangeCount || sel.isCollapsed) return;
+    const r = sel.getRangeAt(0);
+    const hit = [];
+    for (const sec of main.querySelectorAll(".seg")) {
+      if (!r.intersectsNode(sec)) continue;
+      for (const w of sec.querySelectorAll(".w")) if (r.intersectsNode(w)) hit.push(+w.dataset.i);
+    }
+    if (hit.length && wordEls[hit[0]].contains(r.startContainer) &&
+        r.startOffset >= (r.startContainer.textContent || "").length) hit.shift();
+    if (hit.length && wordEls[hit[hit.length - 1]].contains(r.endContainer) && r.endOffset === 0) hit.pop();
+    if (!hit.length) return;
+    selected = [hit[0], hit[hit.length - 1]];
+    const [i, j] = selected;
+    selText.textContent = `${j - i + 1} word(s), ${mss(words[i][0])}–${mss(words[j][1])}: “${words[i][2]}${j > i ? " … " + words[j][2] : ""}”`;
+    selbar.hidden = false;
+  }
+
+  function ref() {
+    const [i, j] = selected;
+    return `${rid}@${words[i][0].toFixed(3)}-${words[j][1].toFixed(3)}`;
+  }
+
+  function showCitation(c) {
+    const tabs = el("div", "tabs");
+    const pre = el("pre", "citation");
+    pre.id = "citation";
+    let shown = "text";
+    const show = (k) => {
+      shown = k;
+      pre.textContent = c[k];
+      pre.dataset.format = k;
+      for (const b of tabs.children) b.setAttribute("aria-pressed", String(b.dataset.k === k));
+    };
+    for (const k of ["text", "markdown", "json"]) {
+      const b = button(k, () => show(k));
+      b.dataset.k = k;
+      tabs.append(b);
+    }
+    const copy = button("Copy", async () => {
+      try {
+        await navigator.clipboard.writeText(c[shown]);
+        toast("Citation copied");
+      } catch (e) {
+        const r = document.createRange();
+        r.selectNodeContents(pre);
+        getSelection().removeAllRanges();
+        getSelection().addRange(r);
+        toast("Press Ctrl+C to copy the selected citation");
+      }
+    });
+    copy.classList.add("copy");
+    const back = link(c.link, "link to this span", "backlink");
+    const closeBtn = button("×", () => { panel.hidden = true; });
+    closeBtn.classList.add("close");
+    const extra = el("div", "clipinfo");
+    if (c.download) {
+      const dl = link(c.download.clip, `download clip (${c.citation.clip_path.split("/").pop()})`, "dlclip");
+      dl.download = "";
+      const dm = link(c.download.manifest, "download manifest", "dlmanifest");
+      dm.download = "";
+      add(extra, dl, " · ", dm, el("div", "dim", `clip SHA-256 ${c.citation.clip_sha256}`));
+    }
+    panel.replaceChildren(add(el("div", "panelhead"), el("b", null, "Citation"), tabs, copy, back, closeBtn), pre, extra);
+    show("text");
+    panel.hidden = false;
+  }
+
+  async function cite() {
+    try { showCitation(await api(`/api/cite?ref=${encodeURIComponent(ref())}`)); } catch (e) { toast(e.message, "error"); }
+  }
+
+  async function clip() {
+    bClip.disabled = true;
+    try {
+      const c = await api("/api/clip", { ref: ref(), padding: 1.0, format: "ogg" });
+      showCitation(c);
+      toast("Clip written with its manifest");
+    } catch (e) { toast(e.message, "error"); } finally { bClip.disabled = false; }
+  }
+
+  async function markVerified() {
+    const [i, j] = selected;
+    try {
+      await api("/api/mark", { id: rid, start: words[i][0], end: words[j][1], verified: true });
+      toast(`${mss(words[i][0])}–${mss(words[j][1])} marked verified by ear`);
+      await load(false);
+    } catch (e) { toast(e.message, "error"); }
+  }
+
+  // ------------------------------------------------------------------ corrections
+  function startEdit(si) {
+    const sec = main.querySelector(`.seg[data-seg="${si}"]`);
+    if (!sec || sec.classList.contains("editing")) return;
+    editing++;
+    sec.classList.add("editing");
+    const p = sec.querySelector(".words");
+    const seg = data.transcript.segments[si];
+    const ta = el("textarea", "edittext");
+    ta.value = seg.words.map((w) => w[2]).join(" ");
+    ta.rows = Math.max(2, Math.ceil(ta.value.length / 90));
+    ta.setAttribute("aria-label", `words of the passage at ${mss(seg.start)}`);
+    const msg = el("p", "editmsg dim", "Words you leave alone keep their timings; changed words are re-timed on the audio. Saving makes a new revision.");
+    const save = button("Save", async () => {
+      save.disabled = true;
+      try {
+        const r = await api("/api/edit", { id: rid, base_revision: data.transcript.revision, segment: si, text: ta.value });
+        editing--;
+        toast(r.changed ? `revision ${r.revision} saved: ${r.note}` : "no change");
+        await load(false);
+      } catch (e) {
+        msg.textContent = e.message;
+        msg.className = "editmsg error";
+        save.disabled = false;
+      }
+    });
+    save.classList.add("save");
+    const cancel = button("Cancel", () => {
+      editing--;
+      sec.classList.remove("editing");
+      box.replaceWith(p);
+    });
+    const box = add(el("div", "editbox"), ta, add(el("div", "row"), save, cancel), msg);
+    p.replaceWith(box);
+    ta.focus();
+  }
+
+  window.addEventListener("beforeunload", (e) => { if (editing) e.preventDefault(); });
+
+  // ------------------------------------------------------------------ load
+  async function load(first) {
+    const t0 = performance.now();
+    data = await api(`/r/${rid}.json`);
+    const t1 = performance.now();
+    const tx = render();
+    const page = document.createDocumentFragment();
+    add(page, header(), bar, tx, footer());
+    const keep = audio.currentTime;
+    main.replaceChildren(page, selbar, panel, help);
+    if (!first) { editing = 0; audio.currentTime = keep; }
+    setSpeed(audio.playbackRate || 1);
+    update();
+    const t2 = performance.now();
+    window.archivePlayer.timing = { fetch: t1 - t0, render: t2 - t1, words: words.length };
+    requestAnimationFrame(() => { window.archivePlayer.timing.painted = performance.now(); });
+  }
+
+  window.archivePlayer = {
+    stats, audio, indexAt: (t) => indexAt(t), current: () => cur,
+    word: (i) => words[i], count: () => words.length, update,
+  };
+  window.addEventListener("hashchange", () => playFragment(true));
+  load(true).then(() => playFragment(true)).catch((e) => fail(main, e));
+})();
