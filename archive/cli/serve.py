@@ -27,8 +27,7 @@ def serve(obj: Ctx, port: int, host: str, allow_remote: bool, no_browser: bool) 
     The server listens on 127.0.0.1 only. The URL it prints carries a secret for this launch
     only; the page swaps it for a cookie. Stop it with Ctrl-C.
     """
-    from ..web.security import is_loopback
-    from ..web.server import Server
+    from ..web.server import Server, is_loopback
     if not is_loopback(host) and not allow_remote:
         fail(f"{host} is not a loopback address; the archive holds evidence. Pass "
              "--allow-remote to listen there anyway", 2)

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from ..errors import UsageError
 from . import security
+from .security import is_loopback  # noqa: F401  (public: `archive serve` checks --host)
 
 
 def bind(host: str, port: int = 0) -> socket.socket:
