@@ -16,7 +16,6 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .clips import find_ffmpeg
 from ..errors import ClipError
 from ..evidence.fsutil import atomic_write_text, fsync_dir, sha256_path
 from ..models import Recording
@@ -66,6 +65,7 @@ def playback_copy(original: Path, rec: Recording, *, folder: Path | None = None)
     if dest.is_file() and side.is_file():
         return dest
     folder.mkdir(parents=True, exist_ok=True)
+    from .clips import find_ffmpeg  # clips loads the decoder (numpy); a page view must not
     ffmpeg = find_ffmpeg()
     fd, tmp_name = tempfile.mkstemp(prefix=f".{rec.id[:16]}.", suffix=".flac", dir=folder)
     os.close(fd)

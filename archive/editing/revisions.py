@@ -10,9 +10,7 @@ expensive work (decoding, alignment) before taking the write lock, like ``add``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from . import corrections as C
 from ..errors import ArchiveError, EditConflict, EditError, ModelError, UsageError
@@ -20,6 +18,9 @@ from ..evidence.fsutil import atomic_write_text
 from ..models import Segment, Speaker, Transcript, Word
 from ..evidence.store import CustodyLog, Store, now_iso, os_user
 from ..timecode import mss
+
+if TYPE_CHECKING:  # numpy is loaded only by an edit that re-times words on the audio
+    import numpy as np
 
 Recover = Callable[[], list[str]] | None
 OnWait = Callable[[str], None] | None
@@ -50,6 +51,7 @@ class _Audio:
                                          stereo=stereo)
             except (ArchiveError, OSError):
                 self._pcm = None  # re-time by proportion only
+        import numpy as np
         pcm = self._pcm
         if pcm is None or not isinstance(pcm, np.ndarray):
             return None

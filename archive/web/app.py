@@ -285,6 +285,7 @@ def create_app(root: Path, token: str, port: int, *, hosts: list[str] | None = N
                     exception_handlers={Exception: _error, ArchiveError: _error},
                     max_body_size=MAX_BODY)
     app.state.worker = worker
+    app.state.token = token  # for in-process callers (tests); never logged
     return app
 
 

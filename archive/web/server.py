@@ -56,6 +56,7 @@ class Server:
                  archive_factory: Callable[[], Any] | None = None) -> None:
         from .app import create_app
         self.sock = bind(host, port)
+        self.root = Path(root)
         self.host = host
         self.port = self.sock.getsockname()[1]
         self.token = security.new_token()

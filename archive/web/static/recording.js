@@ -15,6 +15,7 @@
   let words = [];           // [start, end, text, p, segment]
   let order = null;         // word indexes sorted by start (Int32Array)
   let starts = null;        // starts in that order (Float64Array)
+  let ends = null;          // and their ends
   let wordEls = [];
   let cur = -1;
   let editing = 0;
@@ -22,6 +23,7 @@
   let fragEnd = null;
   let selected = null;      // [first word, last word]
   let raf = 0;
+  let lastClock = "";
 
   const audio = el("audio");
   audio.controls = true;
@@ -30,19 +32,25 @@
   audio.id = "player";
 
   // ------------------------------------------------------------------ playback and highlight
+  // The word being spoken at t: the last word started by t; in a pause, whichever of the
+  // words on each side is nearer (so a fragment that opens just before an onset lights the
+  // word about to be said, not the one that ended a second ago). O(log n).
   function indexAt(t) {
     let lo = 0, hi = starts.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       if (starts[mid] <= t) lo = mid + 1; else hi = mid;
     }
-    return lo > 0 ? order[lo - 1] : -1;
+    if (lo === 0) return starts.length ? order[0] : -1;
+    if (lo < starts.length && t > ends[lo - 1] && starts[lo] - t < t - ends[lo - 1]) return order[lo];
+    return order[lo - 1];
   }
 
-  function update() {
+  // One frame's work: a binary search, and two class changes only when the word changed.
+  function update(at) {
     if (!starts) return;
     const t0 = performance.now();
-    const t = audio.currentTime;
+    const t = at === undefined ? audio.currentTime : at;
     if (fragEnd !== null && t >= fragEnd) { audio.pause(); fragEnd = null; }
     const i = indexAt(t);
     if (i !== cur) {
@@ -53,11 +61,15 @@
     }
     const dt = performance.now() - t0;
     stats.frames++; stats.total += dt; if (dt > stats.max) stats.max = dt;
-    clock.textContent = `${mss(t)} / ${mss(audio.duration || data.recording.duration)}`;
+    const shown = mss(t);
+    if (shown !== lastClock) {
+      lastClock = shown;
+      clock.textContent = `${shown} / ${mss(audio.duration || data.recording.duration)}`;
+    }
   }
 
   function frame() {
-    update();
+    update(undefined);
     raf = audio.paused ? 0 : requestAnimationFrame(frame);
   }
 
@@ -139,9 +151,9 @@
   add(bar, audio, add(el("div", "controls"), playBtn, clock, speedBox, followLabel, helpBtn));
 
   audio.addEventListener("play", () => { playBtn.textContent = "❚❚ Pause"; if (!raf) frame(); });
-  audio.addEventListener("pause", () => { playBtn.textContent = "▶ Play"; update(); });
-  audio.addEventListener("seeked", update);
-  audio.addEventListener("timeupdate", () => { if (audio.paused) update(); });
+  audio.addEventListener("pause", () => { playBtn.textContent = "▶ Play"; update(undefined); });
+  audio.addEventListener("seeked", () => update(undefined));
+  audio.addEventListener("timeupdate", () => { if (audio.paused) update(undefined); });
   for (const ev of ["wheel", "touchmove"]) {
     window.addEventListener(ev, () => { userScrollUntil = Date.now() + 4000; }, { passive: true });
   }
@@ -234,6 +246,7 @@
     wordEls = Array.from(tx.querySelectorAll(".w"));
     order = Int32Array.from(words.keys()).sort((a, b) => words[a][0] - words[b][0]);
     starts = Float64Array.from(order, (i) => words[i][0]);
+    ends = Float64Array.from(order, (i) => words[i][1]);
     cur = -1;
     tx.addEventListener("click", onTranscriptClick);
     tx.addEventListener("mouseup", onSelect);
@@ -502,7 +515,7 @@
 
   window.archivePlayer = {
     stats, audio, indexAt: (t) => indexAt(t), current: () => cur,
-    word: (i) => words[i], count: () => words.length, update,
+    word: (i) => words[i], count: () => words.length, update: (t) => update(t),
   };
   window.addEventListener("hashchange", () => playFragment(true));
   load(true).then(() => playFragment(true)).catch((e) => fail(main, e));
