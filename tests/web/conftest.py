@@ -41,7 +41,7 @@ def _call_wav(path: Path) -> Path:
     from tests.helpers import synth
     if not synth.available():
         pytest.skip(f"LibriSpeech folder {synth.LIBRISPEECH} is absent")
-    call = synth.make_call(3, n_speakers=2, n_turns=4)
+    call = synth.make_call(3, n_speakers=2, n_turns=3)
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)

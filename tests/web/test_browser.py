@@ -67,7 +67,7 @@ def _only_own_origin(driver, origin: str) -> None:
     assert names and all(n.startswith(origin + "/") for n in names), names
 
 
-READY = "return window.archivePlayer && archivePlayer.count() > 0"
+READY = "return window.archivePlayer && archivePlayer.count() > 0 && archivePlayer.complete()"
 
 
 def test_fragment_plays_from_its_offset_and_the_spoken_word_is_highlighted(browser, live):

@@ -103,7 +103,7 @@ def test_edit_makes_a_revision_that_history_shows_and_conflicts_are_refused(
     assert r.json()["changed"] and r.json()["revision"] == 2
     hist = json.loads(_cli(root, "history", rid[:10], "--json"))
     assert [x["revision"] for x in hist["revisions"]] == [1, 2]
-    assert hist["revisions"][1]["note"].endswith("edited in the browser")
+    assert hist["revisions"][1]["note"].startswith("edited in the browser")
     assert "fellow," in _cli(root, "show", rid[:10])
     events = [e["event"] for e in json.loads(_cli(root, "log", rid[:10], "--json"))]
     assert events[-1] == "edit"

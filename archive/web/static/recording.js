@@ -54,8 +54,9 @@
     if (fragEnd !== null && t >= fragEnd) { audio.pause(); fragEnd = null; }
     const i = indexAt(t);
     if (i !== cur) {
-      if (cur >= 0 && wordEls[cur]) wordEls[cur].classList.remove("cur");
-      if (i >= 0 && wordEls[i]) { wordEls[i].classList.add("cur"); follow(i); }
+      if (cur >= 0 && wordEls[cur]) { wordEls[cur].classList.remove("cur"); watch.unobserve(wordEls[cur]); }
+      if (i >= 0 && !wordEls[i]) fill(words[i][4]);
+      if (i >= 0) { wordEls[i].classList.add("cur"); watch.observe(wordEls[i]); }
       cur = i;
       stats.changes++;
     }
@@ -73,14 +74,15 @@
     raf = audio.paused ? 0 : requestAnimationFrame(frame);
   }
 
-  function follow(i) {
-    if (editing || !followBox.checked || Date.now() < userScrollUntil) return;
-    const r = wordEls[i].getBoundingClientRect();
-    const top = bar.getBoundingClientRect().bottom;
-    if (r.top < top + 20 || r.bottom > window.innerHeight * 0.8) {
-      wordEls[i].scrollIntoView({ block: "center" });
+  // Following the current word costs no layout in the frame: an IntersectionObserver
+  // reports when the watched word leaves the middle of the view, and only then it scrolls.
+  const watch = new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      if (e.target !== wordEls[cur] || e.isIntersecting) continue;
+      if (editing || !followBox.checked || Date.now() < userScrollUntil) continue;
+      e.target.scrollIntoView({ block: "center" });
     }
-  }
+  }, { rootMargin: "-20% 0px -20% 0px" });
 
   function seek(t, play) {
     const d = audio.duration || data.recording.duration;
@@ -112,11 +114,13 @@
     if (audio.readyState >= 1) go(); else audio.addEventListener("loadedmetadata", go, { once: true });
   }
 
+  let fragSpan = null;
   function markFragment(f) {
     for (const e of main.querySelectorAll(".w.frag")) e.classList.remove("frag");
-    if (!f || f[1] === null) return;
+    fragSpan = f && f[1] !== null ? f : null;
+    if (!fragSpan) return;
     words.forEach((w, i) => {
-      if (w[1] > f[0] + 0.005 && w[0] < f[1] - 0.005) wordEls[i].classList.add("frag");
+      if (wordEls[i] && w[1] > f[0] + 0.005 && w[0] < f[1] - 0.005) wordEls[i].classList.add("frag");
     });
   }
 
@@ -196,54 +200,32 @@
   });
 
   // ------------------------------------------------------------------ transcript
+  // The transcript is laid out as one empty <section> per segment first; segments are then
+  // filled around where the page opens (synchronously, so it paints at once) and the rest in
+  // small chunks between frames. Sections off screen skip layout (content-visibility).
+  let secs = [], filled = null, complete = false, speakersBy = null, marksOk = [], fillTimer = 0;
+
   function render() {
     const t = data.transcript;
     const rec = data.recording;
     document.title = `${rec.title || rec.filename} · archive`;
     words = [];
-    const speakers = new Map(t.speakers.map((s) => [s.label, s]));
-    const marks = data.marks.filter((m) => m.revision <= t.revision);
+    speakersBy = new Map(t.speakers.map((s) => [s.label, s]));
+    marksOk = data.marks.filter((m) => m.revision <= t.revision);
     const tx = el("div", "transcript");
     tx.id = "transcript";
-    t.segments.forEach((s, si) => {
-      const sp = speakers.get(s.speaker);
+    secs = t.segments.map((s, si) => {
+      for (const w of s.words) words.push([w[0], w[1], w[2], w[3], si]);
+      const sp = speakersBy.get(s.speaker);
       const sec = el("section", `seg c${sp ? sp.colour : "x"}${s.flags.length ? " suspect" : ""}`);
       sec.dataset.seg = si;
-      const head = el("div", "seghead");
-      const tb = el("button", "t", `[${mss(s.start)}]`);
-      tb.type = "button";
-      tb.tabIndex = -1;
-      tb.dataset.t = s.start;
-      add(head, tb, " ", el("span", "who", sp ? speakerName(sp) : (s.speaker || "")));
-      if (s.flags.length) head.append(el("span", "flag", `⚠ suspect: ${s.flags.join(", ")}`));
-      const eb = el("button", "edit", "edit");
-      eb.type = "button";
-      eb.dataset.seg = si;
-      eb.title = "correct this passage (a new revision)";
-      head.append(eb);
-      const p = el("p", "words");
-      s.words.forEach((w, k) => {
-        const i = words.length;
-        words.push([w[0], w[1], w[2], w[3], si]);
-        const span = el("span", "w", w[2]);
-        span.dataset.i = i;
-        span.tabIndex = 0;
-        if (w[3] < data.low_confidence) {
-          span.classList.add("low");
-          span.title = `low confidence (${w[3].toFixed(2)})`;
-        }
-        if (marks.some((m) => w[0] >= m.start - 0.01 && w[1] <= m.end + 0.01)) span.classList.add("ver");
-        if (k) p.append(" ");
-        p.append(span);
-      });
-      const seVer = marks.filter((m) => m.start < s.end && m.end > s.start);
-      if (seVer.length) {
-        head.append(el("span", "verified", `✓ verified by ear (${seVer.map((m) => m.by).join(", ")})`));
-      }
-      add(sec, head, p);
       tx.append(sec);
+      return sec;
     });
-    wordEls = Array.from(tx.querySelectorAll(".w"));
+    wordEls = new Array(words.length);
+    filled = new Uint8Array(secs.length);
+    complete = false;
+    clearTimeout(fillTimer);
     order = Int32Array.from(words.keys()).sort((a, b) => words[a][0] - words[b][0]);
     starts = Float64Array.from(order, (i) => words[i][0]);
     ends = Float64Array.from(order, (i) => words[i][1]);
@@ -252,6 +234,70 @@
     tx.addEventListener("mouseup", onSelect);
     tx.addEventListener("keyup", onSelect);
     return tx;
+  }
+
+  function fill(si) {
+    if (filled[si]) return;
+    filled[si] = 1;
+    const s = data.transcript.segments[si], sec = secs[si];
+    const sp = speakersBy.get(s.speaker);
+    const head = el("div", "seghead");
+    const tb = el("button", "t", `[${mss(s.start)}]`);
+    tb.type = "button";
+    tb.tabIndex = -1;
+    tb.dataset.t = s.start;
+    add(head, tb, " ", el("span", "who", sp ? speakerName(sp) : (s.speaker || "")));
+    if (s.flags.length) head.append(el("span", "flag", `⚠ suspect: ${s.flags.join(", ")}`));
+    const eb = el("button", "edit", "edit");
+    eb.type = "button";
+    eb.dataset.seg = si;
+    eb.title = "correct this passage (a new revision)";
+    head.append(eb);
+    const mine = marksOk.filter((m) => m.start < s.end + 0.01 && m.end > s.start - 0.01);
+    if (mine.length) {
+      head.append(el("span", "verified", `✓ verified by ear (${mine.map((m) => m.by).join(", ")})`));
+    }
+    const p = el("p", "words");
+    let i = segFirst(si);
+    s.words.forEach((w, k) => {
+      const span = el("span", "w", w[2]);
+      span.dataset.i = i;
+      span.tabIndex = 0;
+      if (w[3] < data.low_confidence) {
+        span.classList.add("low");
+        span.title = `low confidence (${w[3].toFixed(2)})`;
+      }
+      if (mine.some((m) => w[0] >= m.start - 0.01 && w[1] <= m.end + 0.01)) span.classList.add("ver");
+      if (fragSpan && w[1] > fragSpan[0] + 0.005 && w[0] < fragSpan[1] - 0.005) span.classList.add("frag");
+      if (k) p.append(" ");
+      p.append(span);
+      wordEls[i++] = span;
+    });
+    add(sec, head, p);
+  }
+
+  let firstOf = null;
+  function segFirst(si) {
+    if (!firstOf || firstOf.length !== secs.length) {
+      firstOf = new Int32Array(secs.length);
+      let n = 0;
+      data.transcript.segments.forEach((s, k) => { firstOf[k] = n; n += s.words.length; });
+    }
+    return firstOf[si];
+  }
+
+  function fillFrom(si) {
+    const lo = Math.max(0, si - 30), hi = Math.min(secs.length, si + 60);
+    for (let k = lo; k < hi; k++) fill(k);
+    let next = 0;
+    const step = () => {
+      const until = performance.now() + 8;
+      while (next < secs.length && performance.now() < until) fill(next++);
+      if (next < secs.length) { fillTimer = setTimeout(step, 0); return; }
+      complete = true;
+      window.archivePlayer.timing.complete = performance.now();
+    };
+    fillTimer = setTimeout(step, 0);
   }
 
   function onTranscriptClick(e) {
@@ -505,17 +551,23 @@
     add(page, header(), bar, tx, footer());
     const keep = audio.currentTime;
     main.replaceChildren(page, selbar, panel, help);
+    const f = first ? fragment() : null;
+    const at = f ? f[0] : (first ? 0 : keep);
+    const wi = words.length ? indexAt(at) : -1;
+    fillFrom(wi >= 0 ? words[wi][4] : 0);
     if (!first) { editing = 0; audio.currentTime = keep; }
     setSpeed(audio.playbackRate || 1);
     update();
     const t2 = performance.now();
-    window.archivePlayer.timing = { fetch: t1 - t0, render: t2 - t1, words: words.length };
+    window.archivePlayer.timing = { fetch: t1 - t0, render: t2 - t1, words: words.length,
+                                    start: t0 };
     requestAnimationFrame(() => { window.archivePlayer.timing.painted = performance.now(); });
   }
 
   window.archivePlayer = {
     stats, audio, indexAt: (t) => indexAt(t), current: () => cur,
     word: (i) => words[i], count: () => words.length, update: (t) => update(t),
+    complete: () => complete,
   };
   window.addEventListener("hashchange", () => playFragment(true));
   load(true).then(() => playFragment(true)).catch((e) => fail(main, e));
