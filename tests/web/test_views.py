@@ -162,3 +162,24 @@ def test_amr_is_served_as_a_lossless_copy_and_the_original_is_untouched(web_arch
     assert original.read_bytes() == before
     assert hashlib.sha256(before).hexdigest() == ids["amr"]
     assert not [p for p in root.rglob("*.flac") if ids["amr"] in p.name]
+
+
+def test_verify_status_per_recording_and_a_changed_original(mutable_archive, make_client):
+    root, ids = mutable_archive
+    c = make_client(root)
+    h = {security.WRITE_HEADER: "1"}
+    assert c.get("/recordings.json").json()["verify"] is None  # not checked yet
+    r = c.post("/api/verify", json={}, headers=h).json()
+    assert r["ok"] and r["checked"] == 3 and all(v["ok"] for v in r["recordings"].values())
+    # someone alters an original behind the archive's back: the list says which one
+    original = next((root / "originals").rglob(f"{ids['call']}.*"))
+    original.chmod(0o644)
+    data = bytearray(original.read_bytes())
+    data[-100] ^= 0xFF
+    original.write_bytes(bytes(data))
+    r = c.post("/api/verify", json={}, headers=h).json()
+    assert not r["ok"]
+    assert not r["recordings"][ids["call"]]["ok"] and r["recordings"][ids["jfk"]]["ok"]
+    assert "CHANGED" in " ".join(r["recordings"][ids["call"]]["problems"])
+    listed = c.get("/recordings.json").json()
+    assert listed["verify"]["recordings"][ids["call"]]["ok"] is False
