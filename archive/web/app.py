@@ -282,8 +282,7 @@ def create_app(root: Path, token: str, port: int, *, hosts: list[str] | None = N
         Middleware(_Guard, token=token, cookie=security.cookie_name(port)),
     ]
     app = Starlette(routes=routes, middleware=middleware,
-                    exception_handlers={Exception: _error, ArchiveError: _error},
-                    max_body_size=MAX_BODY)
+                    exception_handlers={Exception: _error, ArchiveError: _error})
     app.state.worker = worker
     app.state.token = token  # for in-process callers (tests); never logged
     return app

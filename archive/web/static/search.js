@@ -36,9 +36,16 @@
       o.selected = (params.get("sort") || "score") === s;
       sort.append(o);
     }
+    const tl = el("label", "check");
+    const tb = el("input");
+    tb.type = "checkbox";
+    tb.name = "translation";
+    tb.value = "1";
+    tb.checked = params.get("translation") === "1";
+    add(tl, tb, " English translations only");
     const go = el("button", null, "Search");
     go.type = "submit";
-    add(f, add(el("div", "row"), input, go), add(el("div", "row opts"), qt, sort));
+    add(f, add(el("div", "row"), input, go), add(el("div", "row opts"), qt, tl, sort));
     const help = el("details", "help");
     add(help, el("summary", null, "query language"),
         el("p", null, '"cowards and traitors" (phrase) · cowards AND traitors, OR, NOT · traitor* · ' +
