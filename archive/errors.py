@@ -108,3 +108,9 @@ class EditError(ArchiveError):
 
 class DiskFull(ArchiveError):
     """The disk filled up during a write; nothing was changed."""
+
+
+# issue 14 (archive serve)
+class EditConflict(EditError):
+    """The transcript changed since the edit was begun (another revision landed); nothing
+    was written."""

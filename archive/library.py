@@ -139,6 +139,20 @@ class Archive:
         """Path of the stored original."""
         return self.store.original_path(self.get(ref))
 
+    def playback_audio(self, ref: str, *, make: bool = True) -> tuple[Path, str, bool]:
+        """A file a browser can play for a recording: (path, MIME type, derived).
+
+        The original where browsers play its format; else a lossless copy cached outside
+        the archive (made now when ``make``; see :mod:`archive.citing.playback`).
+        """
+        from .citing import playback
+        rec = self.get(ref)
+        path = self.store.original_path(rec)
+        if playback.browser_playable(rec):
+            return path, playback.mime_type(path), False
+        copy = playback.playback_copy(path, rec) if make else path
+        return copy, "audio/flac", True
+
     def export(self, ref: str, fmt: str, *, revision: int | None = None) -> str:
         """A transcript rendered as txt, srt, vtt, json or rttm."""
         return render_export(self.transcript(ref, revision=revision), fmt)
@@ -227,6 +241,10 @@ class Archive:
             The citation with ``clip_path`` and ``clip_sha256`` filled in.
         """
         return citing.clip(self.store, self.custody, c, padding=padding, fmt=fmt, dest=dest)
+
+    def citation_text(self, c: Citation, fmt: str = "text") -> str:
+        """A citation as ``archive cite --format FMT`` prints it (text, markdown or json)."""
+        return citing.citation_text(c, fmt)
 
     def verification(self, rid: str, start: float, end: float) -> dict[str, Any] | None:
         """The latest check-by-ear covering [start, end], or None."""

@@ -1,12 +1,16 @@
-"""Word folding shared by every layer: a word as recognised and a word as typed fold alike.
+"""Text shared by every layer: word folding, and strings made safe to show.
 
-:func:`normalize` is used by the index and the query language (search), by the quote
-aligner, and by hotword-echo removal (speech), so it lives below all of them.
+:func:`normalize` (a word as recognised and a word as typed fold alike) is used by the index
+and the query language (search), by the quote aligner, and by hotword-echo removal (speech),
+so it lives below all of them. :func:`clean` and :func:`safe_json` make hostile strings
+(titles, names, transcript text) safe for a terminal; citations and both shells use them.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from typing import Any
 
 _KEEP = {"L", "N", "M"}
 _ASCII_EDGE = "".join(chr(c) for c in range(128) if not chr(c).isalnum())
@@ -40,3 +44,40 @@ def normalize(text: str, *, wild: bool = False) -> str:
 def _possessive(t: str) -> str:
     """``minister's`` -> ``minister``, so that the plain word finds it."""
     return t[:-2] if t.endswith("'s") and len(t) > 2 else t
+
+
+# ------------------------------------------------------------------ safe to show
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-_]?)")
+# C0/C1 controls, and Unicode bidi overrides that could make a quote read backwards.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def clean(value: Any) -> str:
+    """A string safe to show on one line: escape sequences and control characters removed
+    (line breaks and tabs become spaces; undecodable bytes of file names become U+FFFD)."""
+    s = "" if value is None else str(value)
+    s = _ANSI.sub("", s)
+    s = re.sub(r"[\t\r\n]+", " ", s)
+    s = _CONTROL.sub("", s)
+    if _SURROGATE.search(s):
+        try:
+            s = s.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        except UnicodeEncodeError:
+            s = _SURROGATE.sub("\ufffd", s)
+    return s
+
+
+def clean_block(text: str) -> str:
+    """Multi-line text safe for a terminal: each line as :func:`clean`, line breaks kept."""
+    return "\n".join(clean(line) for line in text.split("\n"))
+
+
+def safe_json(obj: Any) -> str:
+    """JSON (indented, UTF-8) that cannot drive a terminal: besides the C0 controls that JSON
+    always escapes, DEL, C1 controls (``\\x9b`` is a one-byte CSI) and bidi overrides are
+    written as ``\\uXXXX`` escapes. The data is unchanged for any JSON reader."""
+    import json
+    text = json.dumps(obj, ensure_ascii=False, indent=2)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

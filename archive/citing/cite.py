@@ -18,6 +18,8 @@ from ..evidence.fsutil import atomic_write_text
 from ..models import Citation, Hit, Transcript, Word
 from ..paths import cache_dir
 from ..evidence.store import CustodyLog, Store
+from ..text import clean, safe_json
+from ..timecode import hms
 
 
 # ------------------------------------------------------------------ quotes
@@ -206,3 +208,36 @@ def clip(store: Store, custody: CustodyLog, c: Citation, *, padding: float = 1.0
             custody.append("clip", rec.id, start=res.start, end=res.end,
                            clip=str(Path(res.path).name), sha256=res.sha256)
     return dc_replace(c, clip_path=str(res.path), clip_sha256=res.sha256)
+
+
+def citation_text(c: Citation, fmt: str = "text") -> str:
+    """A citation as ``archive cite --format FMT`` prints it: ``text``, ``markdown`` or
+    ``json`` (the browser viewer gives the same strings)."""
+    if fmt == "json":
+        return safe_json(c.to_json()) + "\n"
+    who = clean(c.speaker) or "unknown speaker"
+    span = f"{hms(c.start)}–{hms(c.end)}"
+    ver = (f"verified by ear by {clean(c.verified_by)} against revision {c.verified_revision}"
+           if c.verified else "not verified by ear")
+    words, title = clean(c.words), clean(c.title)
+    if fmt == "markdown":
+        out = [f"> “{words}”", ">", f"> — **{who}**, *{title}*, [{span}]({c.url})", "",
+               f"- recording SHA-256: `{c.recording_id}`",
+               f"- transcript revision: {c.revision} ({ver})"]
+        if c.recorded:
+            out.append(f"- recorded: {clean(c.recorded)}")
+        if c.translation:
+            out.append(f"- English: “{clean(c.translation)}”")
+        if c.clip_path:
+            out.append(f"- clip: `{c.clip_path}` (SHA-256 `{c.clip_sha256}`)")
+        return "\n".join(out) + "\n"
+    out = [f"“{words}”", f"  — {who}, “{title}”, {span}",
+           f"  recording SHA-256 {c.recording_id}", f"  transcript revision {c.revision}; {ver}",
+           f"  {c.url}"]
+    if c.recorded:
+        out.insert(3, f"  recorded {clean(c.recorded)}")
+    if c.translation:
+        out.append(f"  English: “{clean(c.translation)}”")
+    if c.clip_path:
+        out.append(f"  clip {c.clip_path} (SHA-256 {c.clip_sha256})")
+    return "\n".join(out) + "\n"

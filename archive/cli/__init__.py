@@ -100,4 +100,4 @@ def main(ctx: click.Context, archive_path: str | None) -> None:
     ctx.obj = Ctx(archive_path)
 
 
-from . import core, search, speakers, edit  # noqa: E402,F401  (registers commands)
+from . import core, search, speakers, edit, serve  # noqa: E402,F401  (registers commands)

@@ -7,7 +7,6 @@ control characters and escape sequences cannot reach the terminal.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Callable, Iterable, Sequence
 
 from rich.console import Console, Group
@@ -16,44 +15,10 @@ from rich.progress import (BarColumn, Progress, TextColumn, TimeElapsedColumn,
 from rich.table import Table
 from rich.text import Text
 
-from ..models import LOW_CONFIDENCE, Citation, Hit, Recording, Speaker, Transcript
+from ..citing.cite import citation_text  # noqa: F401  (re-exported: the CLI's `cite`)
+from ..models import LOW_CONFIDENCE, Hit, Recording, Speaker, Transcript
+from ..text import clean, clean_block, safe_json  # noqa: F401  (re-exported)
 from ..timecode import hms, mss
-
-_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-_]?)")
-# C0/C1 controls, and Unicode bidi overrides that could make a quote read backwards.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-
-
-def clean(value: Any) -> str:
-    """A string safe to show on one line: escape sequences and control characters removed
-    (line breaks and tabs become spaces; undecodable bytes of file names become U+FFFD)."""
-    s = "" if value is None else str(value)
-    s = _ANSI.sub("", s)
-    s = re.sub(r"[\t\r\n]+", " ", s)
-    s = _CONTROL.sub("", s)
-    if _SURROGATE.search(s):
-        try:
-            s = s.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        except UnicodeEncodeError:
-            s = _SURROGATE.sub("\ufffd", s)
-    return s
-
-
-def clean_block(text: str) -> str:
-    """Multi-line text safe for a terminal: each line as :func:`clean`, line breaks kept."""
-    return "\n".join(clean(line) for line in text.split("\n"))
-
-
-def safe_json(obj: Any) -> str:
-    """JSON (indented, UTF-8) that cannot drive a terminal: besides the C0 controls that JSON
-    always escapes, DEL, C1 controls (``\\x9b`` is a one-byte CSI) and bidi overrides are
-    written as ``\\uXXXX`` escapes. The data is unchanged for any JSON reader."""
-    import json
-    text = json.dumps(obj, ensure_ascii=False, indent=2)
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-
 
 def recordings_table(recs: Sequence[Recording],
                      speakers: dict[str, int] | None = None) -> Table:
@@ -182,36 +147,6 @@ def matches_table(rows: Iterable[tuple[Recording, Speaker, float]]) -> Table:
         tab.add_row(Text(rec.short_id, style="cyan"), Text(clean(rec.title)),
                     Text(clean(sp.display)), f"{score:.3f}")
     return tab
-
-
-def citation_text(c: Citation, fmt: str = "text") -> str:
-    """A citation as plain text or Markdown (json is rendered by the CLI)."""
-    who = clean(c.speaker) or "unknown speaker"
-    span = f"{hms(c.start)}–{hms(c.end)}"
-    ver = (f"verified by ear by {clean(c.verified_by)} against revision {c.verified_revision}"
-           if c.verified else "not verified by ear")
-    words, title = clean(c.words), clean(c.title)
-    if fmt == "markdown":
-        out = [f"> “{words}”", ">", f"> — **{who}**, *{title}*, [{span}]({c.url})", "",
-               f"- recording SHA-256: `{c.recording_id}`",
-               f"- transcript revision: {c.revision} ({ver})"]
-        if c.recorded:
-            out.append(f"- recorded: {clean(c.recorded)}")
-        if c.translation:
-            out.append(f"- English: “{clean(c.translation)}”")
-        if c.clip_path:
-            out.append(f"- clip: `{c.clip_path}` (SHA-256 `{c.clip_sha256}`)")
-        return "\n".join(out) + "\n"
-    out = [f"“{words}”", f"  — {who}, “{title}”, {span}",
-           f"  recording SHA-256 {c.recording_id}", f"  transcript revision {c.revision}; {ver}",
-           f"  {c.url}"]
-    if c.recorded:
-        out.insert(3, f"  recorded {clean(c.recorded)}")
-    if c.translation:
-        out.append(f"  English: “{clean(c.translation)}”")
-    if c.clip_path:
-        out.append(f"  clip {c.clip_path} (SHA-256 {c.clip_sha256})")
-    return "\n".join(out) + "\n"
 
 
 def events_table(events: Sequence[dict[str, Any]]) -> Table:

@@ -79,12 +79,7 @@ def cite(obj: Ctx, ref: str, fmt: str, clip: bool, padding: float, clip_format: 
         from pathlib import Path
         c = a.clip(c, padding=padding, fmt=clip_format,
                    dest=Path(output) if output else None)
-    if fmt == "json":
-        from .render import safe_json
-        click.echo(safe_json(c.to_json()))
-    else:
-        from .render import citation_text
-        click.echo(citation_text(c, fmt), nl=False)
+    click.echo(a.citation_text(c, fmt), nl=False)
 
 
 @main.command()

@@ -10,16 +10,17 @@ expensive work (decoding, alignment) before taking the write lock, like ``add``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from . import corrections as C
-from ..errors import ArchiveError, EditError, ModelError, UsageError
+from ..errors import ArchiveError, EditConflict, EditError, ModelError, UsageError
 from ..evidence.fsutil import atomic_write_text
 from ..models import Segment, Speaker, Transcript, Word
 from ..evidence.store import CustodyLog, Store, now_iso, os_user
 from ..timecode import mss
+
+if TYPE_CHECKING:  # numpy is loaded only by an edit that re-times words on the audio
+    import numpy as np
 
 Recover = Callable[[], list[str]] | None
 OnWait = Callable[[str], None] | None
@@ -50,6 +51,7 @@ class _Audio:
                                          stereo=stereo)
             except (ArchiveError, OSError):
                 self._pcm = None  # re-time by proportion only
+        import numpy as np
         pcm = self._pcm
         if pcm is None or not isinstance(pcm, np.ndarray):
             return None
@@ -108,7 +110,7 @@ def edit(store: Store, index_factory: Callable[[], Any], custody: CustodyLog, ri
     """
     t = store.read_transcript(rid)
     if base_revision is not None and base_revision != t.revision:
-        raise EditError(f"{rid[:10]} is at revision {t.revision}, not {base_revision}: it was "
+        raise EditConflict(f"{rid[:10]} is at revision {t.revision}, not {base_revision}: it was "
                         "edited meanwhile; run the edit again")
     src = _Audio(store, t) if align else None
     res = C.apply_edit(t, text, aligner=src.align if src else None,
@@ -327,7 +329,7 @@ def write_revision(store: Store, index_factory: Callable[[], Any], custody: Cust
             recover()
         cur = store.read_transcript(rid)
         if cur.revision != base.revision:
-            raise EditError(f"{rid[:10]} was changed by someone else meanwhile (now revision "
+            raise EditConflict(f"{rid[:10]} was changed by someone else meanwhile (now revision "
                             f"{cur.revision}); run the command again")
         rev = max([*store.revisions(rid), base.revision]) + 1
         new = base.with_segments(tuple(segments), revision=rev, speakers=tuple(speakers),

@@ -13,8 +13,6 @@ import difflib
 import re
 from typing import Callable, Sequence
 
-import numpy as np
-
 from ..models import Segment, Word
 
 #: aligner(segment, new words) -> aligned words with absolute times, or None when impossible.
@@ -48,6 +46,7 @@ def _char_times(aligned: Sequence[Word],
 
 def _spread(tokens: Sequence[str], lo: float, hi: float) -> list[tuple[float, float]]:
     """Time spans for tokens spread over [lo, hi] in proportion to their length."""
+    import numpy as np  # lazily: reading transcripts (search, serve) must not load numpy
     weights = np.array([len(word_key(x)) + 1 for x in tokens], dtype=float)
     edges = lo + (hi - lo) * np.concatenate([[0.0], np.cumsum(weights) / weights.sum()])
     return [(float(a), float(b)) for a, b in zip(edges[:-1], edges[1:])]
