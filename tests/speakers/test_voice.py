@@ -101,7 +101,7 @@ def test_match_ranks_the_same_speaker_first_from_another_utterance():
 
 @needs_encoder
 def test_voice_needs_neither_resemblyzer_nor_librosa():
-    code = ("import sys, numpy as np; from archive import voice; "
+    code = ("import sys, numpy as np; from archive.speakers import voice; "
             "x = (np.random.default_rng(0).standard_normal(32000) * 0.05).astype('float32'); "
             "voice.embed_windows(x, [(0.0, 1.5)]); "
             "print(sorted(m for m in ('resemblyzer', 'librosa', 'webrtcvad') if m in sys.modules))")
