@@ -178,6 +178,7 @@ def providers(device: str = "cpu") -> list[str]:
 def _encoder(device: str = "cpu"):
     import onnxruntime as ort
 
+    chosen = providers(device)
     path = weights_path()
     data = path.read_bytes()
     # Hash the very bytes that are loaded, so that what runs is what was checked.
@@ -193,7 +194,7 @@ def _encoder(device: str = "cpu"):
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.log_severity_level = 3
     try:
-        return ort.InferenceSession(data, opts, providers=providers(device))
+        return ort.InferenceSession(data, opts, providers=chosen)
     except Exception as e:
         raise DiarizationError(f"cannot load speaker encoder {path}: {e}") from None
 
