@@ -192,7 +192,7 @@ def main() -> None:
     first: list[float] = []
     bench_dev(first)
     if first:
-        print(f"  (first diarization in the process, incl. encoder import and load: "
+        print(f"  (first diarization in the process, incl. torch import and encoder load: "
               f"{first[0]:.1f} s)")
     if synth.available():
         bench_calls(args.calls)
