@@ -1,17 +1,19 @@
-"""Speaker embeddings (GE2E d-vectors) from the encoder weights the ``resemblyzer`` package ships.
+"""Speaker embeddings (GE2E d-vectors) from resemblyzer's pretrained speaker encoder.
 
-The network is re-implemented here (3-layer LSTM 40->256, linear 256->256, ReLU, L2 norm) so
-that neither resemblyzer nor librosa has to be imported: resemblyzer pulls in webrtcvad, which
-needs ``pkg_resources``, and librosa takes seconds to import. The mel features are computed with
-numpy and match ``librosa.feature.melspectrogram`` as resemblyzer calls it (16 kHz, 25 ms Hann
-window, 10 ms hop, 40 Slaney mel bands, power spectrum, not log).
+The network (3-layer LSTM 40->256, linear 256->256, ReLU, L2 norm) ships inside the package as
+ONNX (``weights/ge2e.onnx``, converted once from resemblyzer's Apache-2.0 ``pretrained.pt`` by
+``tools/convert_ge2e.py``; licence and provenance beside it) and runs on onnxruntime, which
+faster-whisper already needs. Loading it parses protobuf, never a pickle, and checks the file's
+SHA-256 first. The mel features are computed with numpy and match
+``librosa.feature.melspectrogram`` as resemblyzer calls it (16 kHz, 25 ms Hann window, 10 ms
+hop, 40 Slaney mel bands, power spectrum, not log).
 
-This is the only module that imports torch, and it does so lazily.
+This is the only module that imports onnxruntime, and it does so lazily.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import hashlib
 import os
 import threading
 from functools import lru_cache
@@ -115,22 +117,26 @@ def _gain(samples: np.ndarray) -> float:
     return float(10 ** (change / 20)) if change > 0 else 1.0
 
 
-# --- the network (torch, lazy) --------------------------------------------------------------
+# --- the network (onnxruntime, lazy) -------------------------------------------------------
+
+#: The encoder, converted once from resemblyzer's ``pretrained.pt`` by tools/convert_ge2e.py
+#: (licence and provenance in the same folder).
+WEIGHTS = Path(__file__).with_name("weights") / "ge2e.onnx"
+#: SHA-256 of :data:`WEIGHTS`, checked before every load.
+WEIGHTS_SHA256 = "9682105e8302a6712c1579cce4840b7098dbd86d64d5fc0a6054107fe4792bcf"
+#: Devices :func:`embed_windows` accepts.
+DEVICES = ("cpu", "cuda")
+
 
 def weights_path() -> Path:
-    """Path of resemblyzer's ``pretrained.pt``, found without importing resemblyzer.
+    """Path of the encoder shipped in the package (``weights/ge2e.onnx``).
 
     Raises:
-        DiarizationError: If the package or its weights are missing.
+        DiarizationError: If the file is missing.
     """
-    spec = importlib.util.find_spec("resemblyzer")
-    locations = list(spec.submodule_search_locations or []) if spec else []
-    for loc in locations:
-        p = Path(loc) / "pretrained.pt"
-        if p.is_file():
-            return p
-    raise DiarizationError("speaker encoder weights not found: the resemblyzer package "
-                           "(resemblyzer/pretrained.pt) is not installed")
+    if not WEIGHTS.is_file():
+        raise DiarizationError(f"speaker encoder weights not found: {WEIGHTS}")
+    return WEIGHTS
 
 
 def _threads() -> int:
@@ -138,9 +144,9 @@ def _threads() -> int:
 
     The LSTM runs 100 small steps per window, each a parallel region ending in a barrier.
     When another process (or CTranslate2's worker threads, still spinning after a
-    transcription) holds a core, every barrier waits for a time slice: measured here, 128
-    windows took 0.1 s with 2 threads on an idle machine but 2-5 s on a busy one, against a
-    steady 0.2 s with 1 thread.
+    transcription) holds a core, every barrier waits for a time slice: measured with torch,
+    128 windows took 0.1 s with 2 threads on an idle machine but 2-5 s on a busy one, against
+    a steady 0.2 s with 1 thread.
     """
     try:
         n = len(os.sched_getaffinity(0))
@@ -149,49 +155,85 @@ def _threads() -> int:
     return max(1, min(n // 2, 4))
 
 
-@lru_cache(maxsize=1)
-def _encoder():
-    import torch
-    from torch import nn
+def providers(device: str = "cpu") -> list[str]:
+    """onnxruntime execution providers for ``device``, best first.
 
-    torch.set_num_threads(_threads())
-    try:
-        torch.set_num_interop_threads(1)
-    except RuntimeError:  # already set, or parallel work already ran in this process
-        pass
+    ``"cuda"`` uses CUDAExecutionProvider where the installed onnxruntime has it (the
+    ``onnxruntime-gpu`` build) and falls back to the CPU otherwise.
 
-    class Encoder(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.lstm = nn.LSTM(N_MELS, 256, 3, batch_first=True)
-            self.linear = nn.Linear(256, EMBEDDING_SIZE)
+    Raises:
+        DiarizationError: If ``device`` is not one of :data:`DEVICES`.
+    """
+    if device not in DEVICES:
+        raise DiarizationError(f"unknown device {device!r} for the speaker encoder "
+                               f"(one of: {', '.join(DEVICES)})")
+    import onnxruntime as ort
 
-        def forward(self, packed):
-            _, (hidden, _) = self.lstm(packed)
-            raw = torch.relu(self.linear(hidden[-1]))
-            return raw / torch.clamp(torch.norm(raw, dim=1, keepdim=True), min=1e-8)
+    if device == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
 
+
+@lru_cache(maxsize=2)
+def _encoder(device: str = "cpu"):
+    import onnxruntime as ort
+
+    chosen = providers(device)
     path = weights_path()
+    data = path.read_bytes()
+    # Hash the very bytes that are loaded, so that what runs is what was checked.
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != WEIGHTS_SHA256:
+        raise DiarizationError(f"speaker encoder weights {path} are damaged or replaced: "
+                               f"sha256 {digest}, expected {WEIGHTS_SHA256}")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = _threads()
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    # No busy-waiting between steps: the cores are shared with CTranslate2 (see _threads).
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.log_severity_level = 3
     try:
-        # weights_only: tensors and plain containers only, never arbitrary pickled code.
-        state = torch.load(path, map_location="cpu", weights_only=True)["model_state"]
-        model = Encoder()
-        model.load_state_dict({k: v for k, v in state.items() if not k.startswith("similarity")})
+        return ort.InferenceSession(data, opts, providers=chosen)
     except Exception as e:
-        raise DiarizationError(f"cannot load speaker encoder weights {path}: {e}") from None
-    model.eval()
-    return torch, model
+        raise DiarizationError(f"cannot load speaker encoder {path}: {e}") from None
 
 
-def _run(torch, model, mels: list[np.ndarray]) -> np.ndarray:
-    lengths = torch.tensor([len(m) for m in mels])
-    batch = np.zeros((len(mels), int(lengths.max()), N_MELS), dtype=np.float32)
+def _run(session, mels: list[np.ndarray]) -> np.ndarray:
+    """Embed a batch of mel windows (each (frames, 40)); returns (len(mels), 256) unit rows."""
+    lengths = np.array([len(m) for m in mels], dtype=np.int32)
+    batch = np.zeros((int(lengths.max()), len(mels), N_MELS), dtype=np.float32)  # time-major
     for i, m in enumerate(mels):
-        batch[i, :len(m)] = m
-    packed = torch.nn.utils.rnn.pack_padded_sequence(
-        torch.from_numpy(batch), lengths, batch_first=True, enforce_sorted=False)
-    with torch.inference_mode():
-        return model(packed).numpy()
+        batch[:len(m), i] = m
+    raw = session.run(None, {"mel": batch, "lengths": lengths})[0]
+    # After the ReLU a row can be all zeros: clamp the norm as resemblyzer's torch code does.
+    return raw / np.maximum(np.linalg.norm(raw, axis=1, keepdims=True), 1e-8)
+
+
+def window_frames(windows: Sequence[tuple[float, float]], n_frames: int) -> list[tuple[int, int]]:
+    """Mel-frame spans [a, b) of time windows; those under :data:`MIN_WINDOW` are widened
+    around their centre, and every span holds at least one frame of the recording."""
+    spans: list[tuple[int, int]] = []
+    for start, end in windows:
+        if end - start < MIN_WINDOW:
+            mid = (start + end) / 2
+            start, end = mid - MIN_WINDOW / 2, mid + MIN_WINDOW / 2
+        a = int(round(max(0.0, start) * FRAMES_PER_SECOND))
+        b = int(round(end * FRAMES_PER_SECOND))
+        b = min(max(b, a + 1), n_frames)
+        a = max(0, min(a, b - 1))
+        spans.append((a, b))
+    return spans
+
+
+def window_features(audio: np.ndarray, mel: np.ndarray, span: tuple[int, int],
+                    normalize: str = "window") -> np.ndarray:
+    """The encoder's input for one frame span: the mel frames, levelled as resemblyzer does."""
+    a, b = span
+    m = mel[a:b]
+    if normalize == "window":
+        m = m * _gain(audio[a * HOP:b * HOP]) ** 2  # power spectrum scales as gain²
+    return m
 
 
 # --- public API -----------------------------------------------------------------------------
@@ -199,7 +241,8 @@ def _run(torch, model, mels: list[np.ndarray]) -> np.ndarray:
 def embed_windows(audio: np.ndarray, windows: Sequence[tuple[float, float]], *,
                   batch_size: int = 128, normalize: str = "window",
                   mel: np.ndarray | None = None,
-                  progress: Callable[[float, float], None] | None = None) -> np.ndarray:
+                  progress: Callable[[float, float], None] | None = None,
+                  device: str = "cpu") -> np.ndarray:
     """Embed time windows of a recording.
 
     Args:
@@ -211,51 +254,39 @@ def embed_windows(audio: np.ndarray, windows: Sequence[tuple[float, float]], *,
             utterance), ``"none"`` leaves levels alone.
         mel: The recording's :func:`mel_spectrogram`, when the caller already has it.
         progress: Called with (windows done, windows total).
+        device: ``"cpu"``, or ``"cuda"`` to run on the GPU where onnxruntime can (see
+            :func:`providers`; without CUDA it runs on the CPU).
 
     Returns:
         Array (len(windows), 256) of L2-normalised embeddings, float32.
 
     Raises:
-        DiarizationError: If the encoder cannot be loaded.
+        DiarizationError: If the encoder cannot be loaded, its weights fail their SHA-256
+            check, or ``device`` is unknown.
     """
     audio = np.asarray(audio, dtype=np.float32)
     if len(windows) == 0:
         return np.zeros((0, EMBEDDING_SIZE), dtype=np.float32)
     if mel is None:
         mel = mel_spectrogram(audio)
-    n_frames = len(mel)
-    spans: list[tuple[int, int]] = []
-    for start, end in windows:
-        if end - start < MIN_WINDOW:
-            mid = (start + end) / 2
-            start, end = mid - MIN_WINDOW / 2, mid + MIN_WINDOW / 2
-        a = int(round(max(0.0, start) * FRAMES_PER_SECOND))
-        b = int(round(end * FRAMES_PER_SECOND))
-        b = min(max(b, a + 1), n_frames)
-        a = max(0, min(a, b - 1))
-        spans.append((a, b))
+    spans = window_frames(windows, len(mel))
     # Sorting by length keeps padding (wasted LSTM steps) small inside each batch.
     order = sorted(range(len(spans)), key=lambda i: spans[i][1] - spans[i][0])
     out = np.empty((len(spans), EMBEDDING_SIZE), dtype=np.float32)
     with _lock:
-        torch, model = _encoder()
+        session = _encoder(device)
         for k in range(0, len(order), batch_size):
             idx = order[k:k + batch_size]
-            mels = []
-            for i in idx:
-                a, b = spans[i]
-                m = mel[a:b]
-                if normalize == "window":
-                    m = m * _gain(audio[a * HOP:b * HOP]) ** 2  # power spectrum scales as gain²
-                mels.append(m)
-            out[idx] = _run(torch, model, mels)
+            out[idx] = _run(session, [window_features(audio, mel, spans[i], normalize)
+                                      for i in idx])
             if progress is not None:
                 progress(float(min(k + batch_size, len(order))), float(len(order)))
     return out
 
 
 def embed_utterance(audio: np.ndarray, *, window: float = 1.6, step: float = 0.8,
-                    regions: Sequence[tuple[float, float]] | None = None) -> np.ndarray:
+                    regions: Sequence[tuple[float, float]] | None = None,
+                    device: str = "cpu") -> np.ndarray:
     """One embedding for a whole utterance: the normalised mean of its window embeddings.
 
     Args:
@@ -263,6 +294,7 @@ def embed_utterance(audio: np.ndarray, *, window: float = 1.6, step: float = 0.8
         window: Window length in seconds.
         step: Hop between windows in seconds.
         regions: Speech regions to use; the whole recording when None.
+        device: As for :func:`embed_windows`.
 
     Returns:
         L2-normalised embedding, shape (256,).
@@ -272,7 +304,7 @@ def embed_utterance(audio: np.ndarray, *, window: float = 1.6, step: float = 0.8
     wins = sliding_windows(regions, window=window, step=step)
     if not wins:
         raise DiarizationError("no audio to embed")
-    e = embed_windows(audio, wins).mean(axis=0)
+    e = embed_windows(audio, wins, device=device).mean(axis=0)
     return (e / max(float(np.linalg.norm(e)), 1e-8)).astype(np.float32)
 
 

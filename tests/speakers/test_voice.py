@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from archive.errors import DiarizationError
 from archive.speakers import voice
+from archive.speech import audio
 from tests.helpers import synth
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,16 +20,7 @@ needs_librispeech = pytest.mark.skipif(not synth.available(),
                                        reason=f"LibriSpeech samples absent: {synth.LIBRISPEECH}")
 
 
-def _encoder_available() -> bool:
-    try:
-        voice.weights_path()
-        return True
-    except Exception:
-        return False
-
-
-needs_encoder = pytest.mark.skipif(not _encoder_available(),
-                                   reason="resemblyzer/pretrained.pt (speaker encoder) absent")
+REFERENCE = Path(__file__).with_name("data") / "ge2e_reference.npz"
 
 
 def test_mel_frames_and_band_of_a_tone():
@@ -52,7 +45,6 @@ def test_sliding_windows_cover_regions():
     assert all(b - a == pytest.approx(1.5) for a, b in wins[:-1])
 
 
-@needs_encoder
 @needs_librispeech
 def test_embeddings_are_unit_length_and_deterministic():
     x = synth.load_utterance(synth.utterance_ids(sorted(synth.speakers())[0])[0]).audio
@@ -65,7 +57,6 @@ def test_embeddings_are_unit_length_and_deterministic():
     assert voice.similarity(a[0], a[0]) == pytest.approx(1.0, abs=1e-6)
 
 
-@needs_encoder
 @needs_librispeech
 def test_match_ranks_the_same_speaker_first_from_another_utterance():
     from archive.speakers.diarize import match
@@ -99,13 +90,71 @@ def test_match_ranks_the_same_speaker_first_from_another_utterance():
         assert len(ranked) == len(spk)
 
 
-@needs_encoder
-def test_voice_needs_neither_resemblyzer_nor_librosa():
+def test_voice_needs_no_torch_resemblyzer_or_librosa():
     code = ("import sys, numpy as np; from archive.speakers import voice; "
             "x = (np.random.default_rng(0).standard_normal(32000) * 0.05).astype('float32'); "
             "voice.embed_windows(x, [(0.0, 1.5)]); "
-            "print(sorted(m for m in ('resemblyzer', 'librosa', 'webrtcvad') if m in sys.modules))")
+            "print(sorted(m for m in ('torch', 'resemblyzer', 'librosa', 'webrtcvad', 'sklearn')"
+            " if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_embeddings_match_torchs_on_real_speech():
+    """The ONNX encoder gives torch's embeddings (nn.LSTM on packed sequences, computed once
+    by tools/convert_ge2e.py) on windows of real recordings, lengths 0.2-2.9 s in one batch."""
+    ref = np.load(REFERENCE, allow_pickle=False)
+    files, rows, want = ref["files"], ref["rows"], ref["embeddings"]
+    missing = [f for f in files if not (synth.SHARED_AUDIO / f).exists()]
+    if missing:
+        pytest.skip(f"reference recordings absent: {missing}")
+    for k, name in enumerate(files):
+        x = audio.decode(synth.SHARED_AUDIO / name)
+        mine = rows[:, 0] == k
+        wins = [(float(s), float(e)) for s, e in rows[mine, 1:]]
+        got = voice.embed_windows(x, wins)
+        # float32 LSTMs of different libraries (measured: 4.2e-7 at most).
+        assert np.abs(got - want[mine]).max() <= 1e-5, name
+    assert len(files) == 3 and len(rows) == 10
+
+
+def test_cuda_runs_where_it_can_and_on_the_cpu_otherwise():
+    import onnxruntime as ort
+
+    x = audio.decode(synth.SHARED_AUDIO / "jfk.flac") if (synth.SHARED_AUDIO / "jfk.flac").exists() \
+        else (np.random.default_rng(1).standard_normal(48000) * 0.05).astype(np.float32)
+    wins = [(0.0, 1.0), (1.0, 2.5)]
+    cuda = "CUDAExecutionProvider" in ort.get_available_providers()
+    assert voice.providers("cuda")[0] == ("CUDAExecutionProvider" if cuda
+                                          else "CPUExecutionProvider")
+    assert voice.providers("cpu") == ["CPUExecutionProvider"]
+    assert np.abs(voice.embed_windows(x, wins, device="cuda")
+                  - voice.embed_windows(x, wins)).max() <= 1e-4
+    with pytest.raises(DiarizationError, match="^unknown device .gpu."):
+        voice.embed_windows(x, wins, device="gpu")
+
+
+def test_damaged_weights_are_refused(tmp_path, monkeypatch):
+    bad = tmp_path / "ge2e.onnx"
+    data = bytearray(voice.weights_path().read_bytes())
+    data[len(data) // 2] ^= 1  # one flipped bit in a weight: still a loadable model
+    bad.write_bytes(bytes(data))
+    monkeypatch.setattr(voice, "WEIGHTS", bad)
+    voice._encoder.cache_clear()
+    try:
+        with pytest.raises(DiarizationError, match="damaged or replaced"):
+            voice.embed_windows(np.zeros(16000, dtype=np.float32), [(0.0, 1.0)])
+        monkeypatch.setattr(voice, "WEIGHTS", tmp_path / "absent.onnx")
+        with pytest.raises(DiarizationError, match="not found"):
+            voice.embed_windows(np.zeros(16000, dtype=np.float32), [(0.0, 1.0)])
+    finally:
+        voice._encoder.cache_clear()
+
+
+def test_weights_ship_with_their_licence():
+    folder = voice.weights_path().parent
+    assert "Apache License" in (folder / "LICENSE").read_text()
+    notice = (folder / "NOTICE").read_text()
+    assert "Resemblyzer" in notice and "tools/convert_ge2e.py" in notice
