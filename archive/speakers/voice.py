@@ -2,7 +2,7 @@
 
 The network (3-layer LSTM 40->256, linear 256->256, ReLU, L2 norm) ships inside the package as
 ONNX (``weights/ge2e.onnx``, converted once from resemblyzer's Apache-2.0 ``pretrained.pt`` by
-``tools/convert_ge2e.py``; licence and provenance beside it) and runs on onnxruntime, which
+``bench/tools/convert_ge2e.py``; licence and provenance beside it) and runs on onnxruntime, which
 faster-whisper already needs. Loading it parses protobuf, never a pickle, and checks the file's
 SHA-256 first. The mel features are computed with numpy and match
 ``librosa.feature.melspectrogram`` as resemblyzer calls it (16 kHz, 25 ms Hann window, 10 ms
@@ -119,7 +119,7 @@ def _gain(samples: np.ndarray) -> float:
 
 # --- the network (onnxruntime, lazy) -------------------------------------------------------
 
-#: The encoder, converted once from resemblyzer's ``pretrained.pt`` by tools/convert_ge2e.py
+#: The encoder, converted once from resemblyzer's ``pretrained.pt`` by bench/tools/convert_ge2e.py
 #: (licence and provenance in the same folder).
 WEIGHTS = Path(__file__).with_name("weights") / "ge2e.onnx"
 #: SHA-256 of :data:`WEIGHTS`, checked before every load.

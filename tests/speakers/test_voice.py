@@ -104,7 +104,7 @@ def test_voice_needs_no_torch_resemblyzer_or_librosa():
 
 def test_embeddings_match_torchs_on_real_speech():
     """The ONNX encoder gives torch's embeddings (nn.LSTM on packed sequences, computed once
-    by tools/convert_ge2e.py) on windows of real recordings, lengths 0.2-2.9 s in one batch."""
+    by bench/tools/convert_ge2e.py) on windows of real recordings, lengths 0.2-2.9 s in one batch."""
     ref = np.load(REFERENCE, allow_pickle=False)
     files, rows, want = ref["files"], ref["rows"], ref["embeddings"]
     missing = [f for f in files if not (synth.SHARED_AUDIO / f).exists()]
@@ -157,4 +157,4 @@ def test_weights_ship_with_their_licence():
     folder = voice.weights_path().parent
     assert "Apache License" in (folder / "LICENSE").read_text()
     notice = (folder / "NOTICE").read_text()
-    assert "Resemblyzer" in notice and "tools/convert_ge2e.py" in notice
+    assert "Resemblyzer" in notice and "bench/tools/convert_ge2e.py" in notice

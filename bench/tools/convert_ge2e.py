@@ -3,7 +3,7 @@
 Run once, by a maintainer, when the weights change (they have not since resemblyzer 0.1.3):
 
     python -m venv /tmp/conv && /tmp/conv/bin/pip install torch onnx resemblyzer -e .
-    /tmp/conv/bin/python tools/convert_ge2e.py
+    /tmp/conv/bin/python bench/tools/convert_ge2e.py
 
 It writes, and the product then needs none of torch, onnx or resemblyzer:
 
