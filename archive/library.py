@@ -86,12 +86,12 @@ class Archive:
         opened the index just before sees them vanish. That is not damage: reopen and retry.
         Only an error that persists on a fresh, unchanged index is reported.
         """
-        from .errors import IndexCorrupt
+        from .errors import IndexCorrupt, IndexOutdated
         for attempt in range(6):
             try:
                 return fn(self.index())
-            except IndexCorrupt:
-                if attempt == 5:
+            except IndexCorrupt as e:
+                if attempt == 5 or isinstance(e, IndexOutdated):
                     raise
                 self._index = None
                 time.sleep(0.05 * (attempt + 1))

@@ -338,6 +338,9 @@ class Hit:
             either side is empty for an insertion or deletion.
         language: Language of the text searched.
         translation: True when the hit is in an English translation.
+        match: How the query's words matched: ``exact`` (as typed), ``form`` (another
+            grammatical form of the word), ``transliteration`` (a name spelled in another
+            alphabet); None for quotes and filter-only queries.
     """
 
     recording_id: str
@@ -355,6 +358,7 @@ class Hit:
     differences: tuple[tuple[str, str], ...] = ()
     language: str | None = None
     translation: bool = False
+    match: str | None = None
 
     @property
     def short_id(self) -> str:
