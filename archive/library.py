@@ -204,6 +204,10 @@ class Archive:
         return self._read_index(
             lambda ix: ix.search(query, limit=limit, sort=sort, translation=translation))
 
+    def exact_only_languages(self) -> list[str]:
+        """Languages of the archive whose words are searched by exact forms only."""
+        return self._read_index(lambda ix: ix.exact_only_languages())
+
     def quote(self, text: str, *, limit: int = 5, min_similarity: float = 0.5) -> list[Hit]:
         """Passages matching a quote as published, even where recognition misheard words.
 
