@@ -1,7 +1,7 @@
 """Word forms: the lemma or stem of a word in a language, so that any form finds the others.
 
-The one module of ours that imports ``pymorphy3`` and ``Stemmer`` (PyStemmer), both lazily,
-per language, on the first word of that language that needs them. The choice was measured
+The one module of ours that imports ``pymorphy3``, ``simplemma`` and ``Stemmer`` (PyStemmer),
+all lazily, per language, on the first word of that language that needs them. The choice was measured
 (``bench/language.py``, and the issue-12 report): on words of Russian, Ukrainian and German
 news text with other forms made by two independent generators,
 
@@ -11,8 +11,12 @@ news text with other forms made by two independent generators,
   Snowball's Russian stemmer 0.86.
 * German, English, French, Spanish, Italian, Portuguese, Polish and the other Snowball
   languages use Snowball stemmers (PyStemmer, C): German nouns 0.96, microseconds a word and
-  no data to load. simplemma would add irregular verbs but costs 1.5-21 s and 30-400 MB a
-  language to load, which a search cannot pay.
+  no data to load. German also gets simplemma's lemma (irregular verbs, umlaut plurals,
+  comparatives: Snowball alone found 0.65 of other German forms, both together 0.98 and more);
+  its dictionary takes 5-10 s and ~250 MB to load, so it is loaded only by ``add`` of German
+  speech (or a reindex), never by a search: the index keeps every form of each German lemma
+  (:func:`forms`) in its lexicon. simplemma for the other languages would cost 1.5-21 s and
+  30-400 MB each to load, for less gain than in German.
 
 Keys are plain strings, unique within a language; the index prefixes them with the language
 (:func:`tagged`). A word that is its own only key needs nothing stored. Stop words
@@ -29,6 +33,8 @@ from .stopwords import is_stop
 
 #: Languages analysed by pymorphy3 (full morphology: lemmas and every form of a lemma).
 PYMORPHY = frozenset({"ru", "uk"})
+#: Languages with simplemma's lemma dictionary besides their Snowball stem.
+LEMMA_DICT = frozenset({"de"})
 #: Languages stemmed by Snowball, with the stemmer's name.
 SNOWBALL = {"de": "german", "en": "english", "fr": "french", "es": "spanish", "it": "italian",
             "pt": "portuguese", "pl": "polish", "nl": "dutch", "sv": "swedish",
@@ -53,7 +59,13 @@ def supported(lang: str | None) -> bool:
 
 def full(lang: str | None) -> bool:
     """Whether the language has a lemma dictionary (every form of a lemma can be listed)."""
-    return base(lang) in PYMORPHY
+    b = base(lang)
+    return b in PYMORPHY or b in LEMMA_DICT
+
+
+def is_lemma(key: str) -> bool:
+    """Whether a key is a lemma (whose forms the lexicon lists), not a stem (``#...``)."""
+    return not key.startswith("#")
 
 
 def tagged(lang: str, key: str) -> str:
@@ -65,6 +77,20 @@ def tagged(lang: str, key: str) -> str:
 def _pymorphy(lang: str) -> Any:
     import pymorphy3
     return pymorphy3.MorphAnalyzer(lang=lang)
+
+
+@lru_cache(maxsize=None)
+def _lemma_dict(lang: str) -> tuple[Any, dict[str, list[str]]]:
+    """simplemma's lemmatizer for a language and its dictionary inverted (lemma -> forms)."""
+    from simplemma import Lemmatizer
+    from simplemma.strategies import DefaultStrategy
+    from simplemma.strategies.dictionaries.dictionary_factory import DefaultDictionaryFactory
+    factory = DefaultDictionaryFactory()  # one copy of the dictionary for both uses
+    d = factory.get_dictionary(lang)
+    inv: dict[str, list[str]] = {}
+    for k, v in d.items():
+        inv.setdefault(_fold(v.lower()), []).append(_fold(k.lower()))
+    return Lemmatizer(lemmatization_strategy=DefaultStrategy(dictionary_factory=factory)), inv
 
 
 @lru_cache(maxsize=None)
@@ -102,7 +128,11 @@ def keys(lang: str, word: str) -> tuple[str, ...]:
             return ()
         return tuple(sorted({_fold(p.normal_form) for p in _pymorphy(b).parse(word)}))
     if b in SNOWBALL:
-        return (_stemmer(b).stemWord(word),)
+        stem = _stemmer(b).stemWord(word)
+        if b not in LEMMA_DICT:
+            return (stem,)
+        lemma = _fold(_lemma_dict(b)[0].lemmatize(word, lang=b).lower())
+        return tuple(sorted({lemma, "#" + stem}))
     return ()
 
 
@@ -113,6 +143,10 @@ def forms(lang: str, key: str) -> list[str]:
     dictionary (:class:`archive.search.index.writing.IndexWriter`).
     """
     b = base(lang)
+    if not is_lemma(key):
+        return []
+    if b in LEMMA_DICT:
+        return sorted(set(_lemma_dict(b)[1].get(key, ())) | {key})
     if b not in PYMORPHY:
         return []
     out = {key}
@@ -123,10 +157,14 @@ def forms(lang: str, key: str) -> list[str]:
 
 
 def query_keys(lang: str, word: str) -> tuple[str, ...]:
-    """Keys of a query word in a stemmed language (cheap: no dictionary); ``()`` for
-    languages with a dictionary, whose keys come from the index's lexicon."""
-    return keys(lang, word) if base(lang) in SNOWBALL else ()
+    """The keys of a query word that need no dictionary (Snowball stems); lemmas come from
+    the index's lexicon."""
+    b = base(lang)
+    if b not in SNOWBALL or not word or not _letters(word) or is_stop(b, word):
+        return ()
+    stem = _stemmer(b).stemWord(word)
+    return ("#" + stem,) if b in LEMMA_DICT else (stem,)
 
 
-__all__ = ["PYMORPHY", "SNOWBALL", "base", "forms", "full", "keys", "query_keys", "supported",
-           "tagged"]
+__all__ = ["LEMMA_DICT", "PYMORPHY", "SNOWBALL", "base", "forms", "full", "is_lemma", "keys",
+           "query_keys", "supported", "tagged"]

@@ -79,6 +79,8 @@ class Lexicon:
         self._seen.add((lang, norm))
         if morph.full(lang) and keys:
             for k in keys:
+                if not morph.is_lemma(k):
+                    continue
                 tk = morph.tagged(lang, k)
                 if not self._new(f"f:{k}{_WSEP}{tk}"):
                     continue  # the lemma and all its forms are there already
@@ -154,15 +156,14 @@ def expand(reader: Any, word: str) -> Expansion:
     forms: set[str] = set()
     if word.replace("'", "").replace("-", "").isalpha() and not is_stop_any(langs, word):
         for lang in langs:
-            if morph.full(lang):
-                continue
             forms.update(morph.tagged(lang, k) for k in morph.query_keys(lang, word))
         if any(morph.full(x) for x in langs):
             forms.update(_lex(reader, f"f:{word}{_WSEP}"))
     tr: set[str] = set()
     if translit.eligible(word):
         tr = _across(reader, word, forms)
-    text = [word] + sorted({k.split(":", 1)[1] for k in forms | tr if ":" in k} - {word})
+    text = [word] + sorted({k.split(":", 1)[1] for k in forms | tr if ":" in k
+                            and morph.is_lemma(k.split(":", 1)[1])} - {word})
     text += sorted(w for w in tr if ":" not in w and w != word)
     lem = sorted({k for k in forms | tr if ":" in k})
     return Expansion(word, tuple(text), tuple(lem), frozenset(forms), frozenset(tr) - forms)
@@ -193,7 +194,8 @@ def prune_stop_words(node: Any, reader: Any) -> Any:
 def _across(reader: Any, word: str, forms: set[str]) -> set[str]:
     """Lemmas and words in another alphabet that spell the same name."""
     mine = translit.script(word)
-    spellings = {translit.fold(word)} | {translit.fold(k.split(":", 1)[1]) for k in forms}
+    spellings = {translit.fold(word)} | {translit.fold(k.split(":", 1)[1]) for k in forms
+                                         if morph.is_lemma(k.split(":", 1)[1])}
     spellings.discard("")
     out: set[str] = set()
     for sk in {translit.skeleton(s) for s in spellings}:
