@@ -140,3 +140,13 @@ def test_a_search_loads_no_morphology_dictionary(ix):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parents[2], check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_a_segment_in_another_language_uses_its_own_forms(tmp_path):
+    from dataclasses import replace
+    t = _transcript("e1" * 32, "ru", ["Колонна прошла через мост.", "Die Häuser wurden zerstört."])
+    t = replace(t, segments=(t.segments[0], replace(t.segments[1], language="de")))
+    assert Transcript.from_json(t.to_json()).segments[1].language == "de"
+    Index.rebuild_at(tmp_path / "ix", [t])
+    hits = Index(tmp_path / "ix").search("Haus")
+    assert [(h.text, h.language, h.match) for h in hits] == [("Häuser", "de", "form")]
