@@ -51,3 +51,23 @@ def is_stop(lang: str, word: str) -> bool:
 def is_stop_any(langs: "set[str] | frozenset[str]", word: str) -> bool:
     """Whether a folded word is a stop word in any of these languages."""
     return any(word in STOP_WORDS.get(x, ()) for x in langs)
+
+
+def guess_language(words: "list[str]", default: str) -> str:
+    """The language of a segment whose recording is in ``default``: another language when at
+    least two of its folded words are stop words of that language only and none is a stop
+    word of ``default`` only (the German half of an English recording), else ``default``."""
+    mine = STOP_WORDS.get(default)
+    if mine is None or len(words) < 3:
+        return default
+    if any(w in mine and not any(w in v for k, v in STOP_WORDS.items() if k != default)
+           for w in words):
+        return default
+    best, score = default, 1
+    for lang, stops in STOP_WORDS.items():
+        if lang == default:
+            continue
+        n = sum(1 for w in words if w in stops and w not in mine)
+        if n > score:
+            best, score = lang, n
+    return best

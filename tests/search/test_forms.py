@@ -150,3 +150,11 @@ def test_a_segment_in_another_language_uses_its_own_forms(tmp_path):
     Index.rebuild_at(tmp_path / "ix", [t])
     hits = Index(tmp_path / "ix").search("Haus")
     assert [(h.text, h.language, h.match) for h in hits] == [("Häuser", "de", "form")]
+
+
+def test_a_segment_in_another_language_is_told_by_its_stop_words(tmp_path):
+    t = _transcript("f2" * 32, "en", ["Permission is hereby granted to the person.",
+                                      "Die Häuser und die Straßen wurden mit der Zeit zerstört."])
+    Index.rebuild_at(tmp_path / "ix", [t])
+    hits = Index(tmp_path / "ix").search("Haus")
+    assert [(h.text, h.language, h.match) for h in hits] == [("Häuser", "de", "form")]

@@ -33,6 +33,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from .. import query as Q
 from . import forms
 from .. import morph
+from ..stopwords import guess_language
 from ...errors import DiskFull
 from ...evidence.fsutil import finish_swap
 from ...models import Transcript, Word
@@ -182,17 +183,18 @@ class IndexWriter:
         norms = [Q.normalize(w.text) for w in flat]
         # each word's keys in its own segment's language (a recording may switch language)
         keys: list[tuple[str, ...]] = []
-        for seg, (a, b) in zip(transcript.segments, bounds):
-            slang = getattr(seg, "language", None) or lang
+        langs = [(seg.language or guess_language([n for n in norms[a:b] if n], morph.base(lang))
+                  if kind == "o" else lang).lower() for seg, (a, b) in zip(transcript.segments,
+                                                                          bounds)]
+        for (a, b), slang in zip(bounds, langs):
             for n in norms[a:b]:
                 k = forms.word_keys(slang, n)
                 keys.append(k)
                 if n:
                     self._lexicon.note(slang, n, k)
-        for seg, (a, b) in zip(transcript.segments, bounds):
+        for seg, (a, b), slang in zip(transcript.segments, bounds, langs):
             if a == b:
                 continue
-            slang = (getattr(seg, "language", None) or lang).lower()
             lem = sorted({morph.tagged(slang, k) for i in range(a, b) for k in keys[i]
                           if k != norms[i]})
             label = seg.speaker or flat[a].speaker
