@@ -114,3 +114,9 @@ class DiskFull(ArchiveError):
 class EditConflict(EditError):
     """The transcript changed since the edit was begun (another revision landed); nothing
     was written."""
+
+
+# --- issue 12: word forms and names across alphabets ---
+
+class IndexOutdated(IndexCorrupt):
+    """The search index was written by an older version; `archive reindex` rebuilds it."""

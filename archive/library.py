@@ -86,12 +86,12 @@ class Archive:
         opened the index just before sees them vanish. That is not damage: reopen and retry.
         Only an error that persists on a fresh, unchanged index is reported.
         """
-        from .errors import IndexCorrupt
+        from .errors import IndexCorrupt, IndexOutdated
         for attempt in range(6):
             try:
                 return fn(self.index())
-            except IndexCorrupt:
-                if attempt == 5:
+            except IndexCorrupt as e:
+                if attempt == 5 or isinstance(e, IndexOutdated):
                     raise
                 self._index = None
                 time.sleep(0.05 * (attempt + 1))
@@ -203,6 +203,10 @@ class Archive:
         """Hits for a query in the archive's query language (see index.py)."""
         return self._read_index(
             lambda ix: ix.search(query, limit=limit, sort=sort, translation=translation))
+
+    def exact_only_languages(self) -> list[str]:
+        """Languages of the archive whose words are searched by exact forms only."""
+        return self._read_index(lambda ix: ix.exact_only_languages())
 
     def quote(self, text: str, *, limit: int = 5, min_similarity: float = 0.5) -> list[Hit]:
         """Passages matching a quote as published, even where recognition misheard words.

@@ -66,6 +66,8 @@ class Segment:
         compression_ratio: gzip compression ratio of the text (high means repetitive).
         flags: Reasons to distrust the text, from :data:`HALLUCINATION_FLAGS`.
         channel: Audio channel the segment came from, for per-channel call recordings.
+        language: The segment's own language where it differs from the recording's (a
+            recording that switches language), else None.
     """
 
     id: int
@@ -79,6 +81,7 @@ class Segment:
     compression_ratio: float = 1.0
     flags: tuple[str, ...] = ()
     channel: int | None = None
+    language: str | None = None
 
     @property
     def suspect(self) -> bool:
@@ -96,6 +99,8 @@ class Segment:
         }
         if self.channel is not None:
             d["channel"] = self.channel
+        if self.language is not None:
+            d["language"] = self.language
         d["words"] = [w.to_json() for w in self.words]
         return d
 
@@ -108,6 +113,7 @@ class Segment:
             no_speech_prob=float(d.get("no_speech_prob", 0.0)),
             compression_ratio=float(d.get("compression_ratio", 1.0)),
             flags=tuple(d.get("flags", ())), channel=d.get("channel"),
+            language=d.get("language"),
         )
 
 
@@ -338,6 +344,9 @@ class Hit:
             either side is empty for an insertion or deletion.
         language: Language of the text searched.
         translation: True when the hit is in an English translation.
+        match: How the query's words matched: ``exact`` (as typed), ``form`` (another
+            grammatical form of the word), ``transliteration`` (a name spelled in another
+            alphabet); None for quotes and filter-only queries.
     """
 
     recording_id: str
@@ -355,6 +364,7 @@ class Hit:
     differences: tuple[tuple[str, str], ...] = ()
     language: str | None = None
     translation: bool = False
+    match: str | None = None
 
     @property
     def short_id(self) -> str:

@@ -17,9 +17,14 @@ _ASCII_EDGE = "".join(chr(c) for c in range(128) if not chr(c).isalnum())
 _ASCII_WILD = _ASCII_EDGE.replace("*", "").replace("?", "")
 
 
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'",
+                              "\u00b4": "'", "\u0301": None, "\u0300": None, "ё": "е"})
+
+
 def normalize(text: str, *, wild: bool = False) -> str:
     """Fold a word for matching: NFKC, case-folded, edge punctuation and a possessive
-    ``'s`` stripped, no spaces.
+    ``'s`` stripped, no spaces; apostrophes (``’ ʼ ` ´``) as ``'``, stress marks dropped and
+    ``ё`` as ``е`` (as :mod:`archive.search.wording` folds a quote).
 
     Args:
         text: A word as recognised or typed.
@@ -29,7 +34,7 @@ def normalize(text: str, *, wild: bool = False) -> str:
         t = "".join(text.lower().split()).strip(_ASCII_WILD if wild else _ASCII_EDGE)
         return _possessive(t.replace("|", ""))
     t = unicodedata.normalize("NFKC", text).casefold()
-    t = t.replace("\u2019", "'").replace("\u2018", "'")
+    t = t.translate(_APOSTROPHES)
     t = "".join(t.split())
     keep = (lambda c: unicodedata.category(c)[0] in _KEEP or c in "*?") if wild else \
         (lambda c: unicodedata.category(c)[0] in _KEEP)

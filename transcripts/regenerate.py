@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Re-make the reference transcripts of the project's own samples.
 
-Usage: python transcripts/regenerate.py
+Usage: python transcripts/regenerate.py [SAMPLE_FILE_NAME...]
+
+With file names, only those samples are re-made (e.g. new ones).
 
 Adds every file in audio_samples/ to a temporary archive with the embedded default model
 (exactly as `archive add` does) and exports each transcript here as JSON (the stored format,
@@ -25,7 +27,9 @@ def main() -> int:
     from archive.library import Archive
     with tempfile.TemporaryDirectory() as tmp:
         a = Archive.init(Path(tmp) / "arch")
-        for r in a.add_many(sorted(p for p in SAMPLES.iterdir() if p.suffix != ".py")):
+        only = set(sys.argv[1:])
+        for r in a.add_many(sorted(p for p in SAMPLES.iterdir() if p.suffix != ".py"
+                                   and (not only or p.name in only))):
             if r.error:
                 print(f"error: {r.error}", file=sys.stderr)
                 return 1

@@ -119,6 +119,9 @@ def hits_table(hits: Sequence[Hit], *, quote: bool = False) -> Table:
             snippet.append(f"\ndiffers: {diffs}", style="red")
         if h.translation:
             snippet.append("  [en translation]", style="green")
+        if h.match in ("form", "transliteration"):  # the words as spoken differ from the query's
+            snippet.append(f"  [{'other form' if h.match == 'form' else 'transliteration'}]",
+                           style="magenta")
         score = f"{h.similarity:.0%}" if quote and h.similarity is not None else f"{h.score:.2f}"
         t.add_row(str(n), rec, Text(clean(h.speaker or "")),
                   f"[{hms(h.start)}–\n {hms(h.end)}]", snippet, score)

@@ -29,11 +29,16 @@ def search(obj: Ctx, query: tuple[str, ...], quote: str | None, limit: int, sort
 
     \b
     Query forms:
-      "cowards and traitors"       phrase
+      предателями                  a word in any of its forms (предатель, предателей...)
+      Navalny  Chernihiv           a name in either alphabet (Навальный, Чернигов)
+      =трусы  ="трусы и предатели" exactly this form (no other forms or alphabets)
+      "cowards and traitors"       phrase, word by word in any form
       cowards AND traitors, OR, NOT
       traitor*  traitor~  traitor~2 wildcard, fuzzy
       speaker:Commander  recording:3fa4  title:call  lang:uk  tag:leak  source:anon
       recorded:2022-03..2022-04    recording-date range
+    Hits in exactly the typed form come first; others are marked [other form] or
+    [transliteration]. Stop words (и, в, the, der...) do not rank hits.
     """
     a = obj.archive()
     note_interrupted(a)
@@ -50,6 +55,11 @@ def search(obj: Ctx, query: tuple[str, ...], quote: str | None, limit: int, sort
         from .render import safe_json
         click.echo(safe_json([h.to_json() for h in hits]))
         return
+    if not quote:
+        exact = a.exact_only_languages()
+        if exact:
+            click.echo(f"note: no word forms known for {', '.join(exact)}: "
+                       f"exact forms only there", err=True)
     if not hits:
         click.echo("no hits")
         return

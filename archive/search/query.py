@@ -76,7 +76,8 @@ def _cover(reqs: Reqs) -> Span | None:
 def locate(node: Node, tokens: Sequence[str], n_own: int,
            expand: Mapping[Term, frozenset[str]],
            meta: Callable[[Filter | DateRange], bool],
-           known: Mapping[int, bool] | None = None) -> Span | None | tuple[()]:
+           known: Mapping[int, bool] | None = None,
+           keys: Sequence[frozenset[str]] | None = None) -> Span | None | tuple[()]:
     """Decide whether a window of words matches, and where.
 
     Args:
@@ -89,6 +90,8 @@ def locate(node: Node, tokens: Sequence[str], n_own: int,
         meta: Evaluates a filter on the segment's recording and speaker.
         known: Truth of filters the index has already enforced, by ``id()`` of the filter
             node (these are not evaluated again).
+        keys: Per token, its word-form keys tagged with the language (``ru:трус``); a token
+            matches a term when its form or one of its keys is in the term's expansion.
 
     Returns:
         None if the window does not match; ``()`` if it matches without matching words
@@ -100,16 +103,19 @@ def locate(node: Node, tokens: Sequence[str], n_own: int,
     def words_of(t: Term) -> frozenset[str]:
         return expand.get(t) or frozenset((t.text,))
 
+    def hit(i: int, ws: frozenset[str]) -> bool:
+        return tokens[i] in ws or (keys is not None and not ws.isdisjoint(keys[i]))
+
     def ev(n: Node) -> Reqs | None:
         if isinstance(n, Term):
             ws = words_of(n)
-            occ = [(i, i) for i in range(n_own) if tokens[i] in ws]
+            occ = [(i, i) for i in range(n_own) if hit(i, ws)]
             return [occ] if occ else None
         if isinstance(n, Phrase):
             sets = [words_of(t) for t in n.terms]
             k = len(sets)
             occ = [(i, i + k - 1) for i in range(min(n_own, len(tokens) - k + 1))
-                   if all(tokens[i + j] in sets[j] for j in range(k))]
+                   if all(hit(i + j, sets[j]) for j in range(k))]
             return [occ] if occ else None
         if isinstance(n, (Filter, DateRange)):
             ok = known[id(n)] if id(n) in known else meta(n)

@@ -7,8 +7,12 @@ Nothing here needs whoosh. :func:`parse` turns a query string into a tree of :cl
 
 Syntax::
 
-    cowards                      a word (case and edge punctuation ignored, no stemming)
-    "cowards and traitors"       a phrase (may run on into the following segment)
+    cowards                      a word in any of its forms (coward, cowards), and a name in
+                                 any alphabet (Navalny: Навальный); case and edge
+                                 punctuation ignored
+    =трусы  ="трусы и предатели" exactly this form (no other forms, no transliteration)
+    "cowards and traitors"       a phrase, word by word in any form (may run on into the
+                                 following segment)
     coward* / c?wards            wildcards (at least two letters before the first one)
     traitor~ / traitor~2         fuzzy: within 1 (or 2) edits, first letter fixed
     a AND b, a b                 both (AND is implied between items)
@@ -46,10 +50,12 @@ DATE_MIN, DATE_MAX = 0, 99999999
 
 @dataclass(frozen=True)
 class Term:
-    """A word of the text: exact, a wildcard pattern (``*``/``?``) or fuzzy (``fuzzy`` edits)."""
+    """A word of the text: in any form, a wildcard pattern (``*``/``?``), fuzzy (``fuzzy``
+    edits), or ``exact`` (this form only, written ``=word``)."""
 
     text: str
     fuzzy: int = 0
+    exact: bool = False
 
     @property
     def wildcard(self) -> bool:
@@ -174,6 +180,8 @@ def _lex(text: str) -> list[tuple[str, str]]:
                 else:
                     toks.append(("FIELD", name))
                     toks.append(("VALUE", value))
+            elif word == "=" and text.startswith('"', pos):
+                toks.append(("EXACT", word))  # ="...": the phrase that follows, as written
             else:
                 toks.append(("WORD", word))
         else:
@@ -185,7 +193,9 @@ def _lex(text: str) -> list[tuple[str, str]]:
     return toks
 
 
-def _term(word: str) -> Term | None:
+def _term(word: str, exact: bool = False) -> Term | None:
+    if word.startswith("="):
+        word, exact = word[1:], True
     m = re.fullmatch(r"(.*?)~(\d*)", word)
     fuzzy = 0
     if m:
@@ -204,7 +214,7 @@ def _term(word: str) -> Term | None:
             raise QueryError(f"put at least two letters before a wildcard: {word!r}")
     elif fuzzy and len(text) < 3:
         raise QueryError(f"fuzzy words need at least three letters: {word!r}")
-    return Term(text, fuzzy)
+    return Term(text, fuzzy, exact and not fuzzy and "*" not in text and "?" not in text)
 
 
 def _field(name: str, value: str, quoted: bool) -> Node:
@@ -299,8 +309,13 @@ class _Parser:
             raise QueryError("unmatched ')' in query")
         if kind == "WORD":
             return _term(text)
+        exact = kind == "EXACT"
+        if exact:
+            if self.peek() != "PHRASE":
+                raise QueryError("= needs a word or a \"phrase\" right after it")
+            kind, text = self.take()
         if kind == "PHRASE":
-            terms = [t for t in (_term(w) for w in text.split()) if t is not None]
+            terms = [t for t in (_term(w, exact) for w in text.split()) if t is not None]
             if not terms:
                 return None
             return terms[0] if len(terms) == 1 else Phrase(tuple(terms))

@@ -22,7 +22,8 @@ from typing import Hashable, Iterable, Sequence
 import numpy as np
 
 from ..models import Word
-from .wording import (FILLER_COST, INS_COST, PreparedQuote, PreparedWords, normalize,
+from .wording import (FILLER_COST, FORM_SIM, INS_COST, PreparedQuote, PreparedWords,
+                      _same_word, normalize,
                       phonetic_key, prepare, prepare_quote)
 
 #: Cost of a quote word that has no counterpart in the transcript.
@@ -131,6 +132,7 @@ def _alignments(q: PreparedQuote, p: PreparedWords, limit: int, min_similarity: 
     if n == 0 or m == 0:
         return []
     sim_u = _similarity(q.norms, q.keys, p.uniq, p.ukeys)
+    _same_word(q, p, sim_u)
     msim_u = None
     if n > 1:  # two quote words against one transcript word
         mq = [a + b for a, b in zip(q.norms, q.norms[1:])]

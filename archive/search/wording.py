@@ -18,10 +18,17 @@ from typing import Sequence
 import numpy as np
 
 from ..models import Word
+from . import morph, translit
 
 # The two costs of leaving a transcript word out are set per token when words are prepared
 # (PreparedWords.ins), so they live here; the other alignment costs are in archive.search.quote.
 
+#: Similarity of two words that are forms of one word ("трусами" for "трусы", "cowards" for
+#: "coward") or one name in two alphabets ("Navalny" for "Навальный"), with the search's
+#: folding (:mod:`.morph`, :mod:`.translit`); such a pair is still listed as a difference.
+FORM_SIM = 0.85
+#: Languages tried for a word of each script (a quote does not say its language).
+_TRY = {"cyr": ("ru", "uk"), "lat": ("en", "de", "fr", "es", "it", "pt", "pl")}
 #: Cost of a transcript word inside the span that has no counterpart in the quote.
 INS_COST = 1.0
 #: Cost of a transcript filler ("uh", "äh") inside the span: outlets drop them silently.
@@ -316,3 +323,47 @@ def prepare_quote(quote: str) -> PreparedQuote:
         surfaces += s
     return PreparedQuote(norms, surfaces, [phonetic_key(t) for t in norms],
                          frozenset(g for g in gaps if 0 < g < len(norms)))
+
+
+# ----------------------------------------------------------------------------- word forms
+
+@lru_cache(maxsize=1 << 16)
+def _forms(token: str) -> frozenset[str]:
+    """Word-form keys of a token in the languages of its script, and its name skeleton."""
+    sc = translit.script(token)
+    out = {morph.tagged(lang, k) for lang in _TRY.get(sc, ()) for k in morph.keys(lang, token)}
+    out |= {"~" + translit.skeleton(f) for f in _spellings(token)}
+    return frozenset(out)
+
+
+@lru_cache(maxsize=1 << 16)
+def _spellings(token: str) -> frozenset[str]:
+    """A name token folded across alphabets, as said and as its lemmas (``навального``:
+    ``navalnogo``, ``navalni``)."""
+    if not translit.eligible(token):
+        return frozenset()
+    lemmas = {k for lang in _TRY["cyr"] for k in morph.keys(lang, token)} \
+        if translit.script(token) == "cyr" else set()
+    return frozenset(f for f in (translit.fold(x) for x in {token} | lemmas) if f)
+
+
+def _same_word(q: "PreparedQuote", p: "PreparedWords", sim_u: np.ndarray) -> None:
+    """Raise to :data:`FORM_SIM` the similarity of quote and transcript words that are
+    forms of one word, or one name in two alphabets."""
+    qf = [_forms(t) for t in q.norms]
+    if not any(qf):
+        return
+    wanted = set().union(*qf)
+    by_key: dict[str, list[int]] = {}
+    for j, u in enumerate(p.uniq):
+        for k in _forms(u) & wanted:
+            by_key.setdefault(k, []).append(j)
+    for i, ks in enumerate(qf):
+        for k in ks:
+            for j in by_key.get(k, ()):
+                u = p.uniq[j]
+                if k[0] == "~" and (translit.script(u) == translit.script(q.norms[i]) or not any(
+                        translit.close(a, b) for a in _spellings(q.norms[i])
+                        for b in _spellings(u))):
+                    continue
+                sim_u[i, j] = max(sim_u[i, j], FORM_SIM)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -238,17 +238,21 @@ def transcribe(audio: np.ndarray, model: ResolvedModel, *, language: str | None 
             "multilingual": multi}
     regions = speech_regions(samples)
     raw: list[Segment] = []
+    parts: list[tuple[list[Segment], str]] = []
     heard: dict[str, tuple[float, float]] = {}  # language: (seconds of speech, probability)
     for a, b in longform.windows(regions, total, length=WINDOW):
         lo, hi = int(a * SAMPLE_RATE), int(b * SAMPLE_RATE)
         part, info = _decode(whisper, samples[lo:hi], a, language, args, progress, total)
-        raw.extend(part)
+        parts.append((part, info.language))
         secs, prob = heard.get(info.language, (0.0, 0.0))
         heard[info.language] = (secs + sum(s.end - s.start for s in part),
                                 max(prob, float(info.language_probability)))
     # A long recording's language is the one of the windows with the most speech.
     best = max(heard, key=lambda k: heard[k][0])
     found, probability = language or str(best), heard[best][1]
+    # A window in another language keeps its own (search finds its words' forms in it).
+    for part, lang in parts:
+        raw.extend(s if language or lang == found else replace(s, language=lang) for s in part)
     gaps = uncovered_speech(regions, raw)
     for a, b in gaps:
         lo, hi = max(0.0, a - GAP_PAD), min(total, b + GAP_PAD)

@@ -179,7 +179,10 @@ def test_recording_title_lang_tag_source_filters(ix):
     assert {h.recording_id for h in ix.search('title:"night call"')} == {R2}
     de = ix.search("lang:de")
     assert {h.recording_id for h in de} == {R2} and not any(h.translation for h in de)
-    assert _keys(ix.search("lang:en traitors")) == {(R1, 0, False), (R2, 1, True)}
+    # "traitor" is another form of "traitors"; =traitors is the exact form only
+    assert _keys(ix.search("lang:en traitors")) == {(R1, 0, False), (R2, 1, True),
+                                                    (R3, 1, False)}
+    assert _keys(ix.search("lang:en =traitors")) == {(R1, 0, False), (R2, 1, True)}
     assert {h.recording_id for h in ix.search('tag:"human rights"')} == {R2}
     assert {h.recording_id for h in ix.search("tag:budget")} == {R1}
     assert {h.recording_id for h in ix.search("source:telegram")} == {R1}
@@ -213,8 +216,10 @@ def test_translations(ix):
     tr = ix.search("traitors", translation=True)
     assert _keys(tr) == {(R2, 1, True)}
     assert tr[0].language == "en" and tr[0].title == "Night call"
-    assert _keys(ix.search("traitors", translation=False)) == {(R1, 0, False)}
-    assert _keys(ix.search("traitors")) == {(R1, 0, False), (R2, 1, True)}
+    assert _keys(ix.search("=traitors", translation=False)) == {(R1, 0, False)}
+    assert _keys(ix.search("=traitors")) == {(R1, 0, False), (R2, 1, True)}
+    # other forms follow the exact ones: "traitor" in R3
+    assert _keys(ix.search("traitors", translation=False)) == {(R1, 0, False), (R3, 1, False)}
 
 
 def test_sort_by_time_and_limit(ix):

@@ -37,12 +37,17 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 from .. import query as Q
-from ...errors import ArchiveError, DiskFull, IndexCorrupt, LockTimeout, QueryError
+from ...errors import (ArchiveError, DiskFull, IndexCorrupt, IndexOutdated, LockTimeout,
+                      QueryError)
 from ...models import Hit, Transcript, Word
+from .. import morph
+from .forms import expand, languages, prune_stop_words
+from .hits import hit as _stored_hit
 from .plan import _fuzzy, _meta_match, _Plan, _restrict, _within
 from .postings import (_expected, _key_of, _longest, _matching, _ranked_and,
                        _term_groups)
-from .writing import (_SEP, _VERSION_FILE, BLOCK, CONTEXT, FORMAT, TAIL, IndexWriter, _bigram,
+from .writing import (_SEP, _VERSION_FILE, BLOCK, CONTEXT, FORMAT, OLD_FORMATS, TAIL,
+                      IndexWriter, _bigram,
                       _codec, _create, _recover, _schema, _unpack_times, rebuild_at)
 
 #: Queries matching more documents than this are ranked among their first matches only
@@ -119,7 +124,13 @@ class Index:
             self._ix = self._create(where)
             return
         try:
-            if (where / _VERSION_FILE).read_text().strip() != FORMAT:
+            found = (where / _VERSION_FILE).read_text().strip()
+            if found in OLD_FORMATS:
+                raise IndexOutdated(
+                    f"the search index was written by an older version of archive ({found}; "
+                    f"this one reads {FORMAT}): run `archive reindex` to rebuild it from the "
+                    f"transcripts")
+            if found != FORMAT:
                 raise IndexCorrupt(_CORRUPT_HINT.format("unknown format"))
             self._ix = wi.open_dir(str(where))
             if set(self._ix.schema.names()) != set(_schema().names()):
@@ -166,7 +177,9 @@ class Index:
         except LockError as e:
             raise LockTimeout("the search index is locked by another process") from e
         try:
-            yield IndexWriter(w)
+            iw = IndexWriter(w)
+            yield iw
+            iw.finish()
         except BaseException:
             w.cancel()
             raise
@@ -206,7 +219,7 @@ class Index:
     def doc_count(self) -> int:
         """Number of indexed segments (originals and translations)."""
         r = self._open().reader()
-        return r.doc_count() - len(self._live(r, "kind", "r"))
+        return r.doc_count() - len(self._live(r, "kind", "r")) - len(self._live(r, "kind", "x"))
 
     @_guarded
     def recording_ids(self) -> set[str]:
@@ -258,16 +271,40 @@ class Index:
 
     def _search(self, node: Q.Node, limit: int, sort: str,
                 translation: bool | None) -> list[Hit]:
+        """Exact forms first: the words as typed, then (if hits are missing) other forms and
+        other alphabets, so that exact-form hits rank above the others."""
         s = self._open()
         r = s.reader()
-        p = _Plan(node, r, limit)
+        node = prune_stop_words(node, r)
+        full = _Plan(node, r, limit)
+        if not full.expanded or sort == "time":
+            return self._run(s, node, full, limit, sort, translation, set())
+        found: set[int] = set()
+        hits = self._run(s, node, _Plan(node, r, limit, forms=False), limit, sort,
+                         translation, found)
+        if len(hits) < limit:
+            hits += self._run(s, node, full, limit - len(hits), sort, translation, found)
+        return hits
+
+    def _run(self, s: Any, node: Q.Node, p: "_Plan", limit: int, sort: str,
+             translation: bool | None, found: set[int]) -> list[Hit]:
+        """Hits of one plan, skipping the documents in ``found`` (and adding its own)."""
+        r = s.reader()
         q = p.restrict(translation)
+
+        def check(docnum: int, score: float) -> Hit | None:
+            if docnum in found:
+                return None
+            h = self._hit(node, p, s.stored_fields(docnum)["d"], score, translation)
+            if h is not None:
+                found.add(docnum)
+            return h
+
         groups = _term_groups(q) if p.scored and sort == "score" else None
         # whoosh's own intersection steps through a long list one posting per Python call
         if groups and len(groups) > 1 and _longest(r, groups) > EXACT_RANK and \
                 _expected(r, groups) < BULK_MAX:
-            return _ranked_and(s, groups, limit, lambda docnum, score: self._hit(
-                node, p, s.stored_fields(docnum)["d"], score, translation))
+            return _ranked_and(s, groups, limit, check)
         hits: list[Hit] = []
         seen: set[int] = set()
         for docs in self._batches(s, p, q, sort, limit, translation):
@@ -275,7 +312,7 @@ class Index:
                 if docnum in seen:
                     continue
                 seen.add(docnum)
-                hit = self._hit(node, p, s.stored_fields(docnum)["d"], score, translation)
+                hit = check(docnum, score)
                 if hit is not None:
                     hits.append(hit)
                     if len(hits) >= limit:
@@ -308,29 +345,13 @@ class Index:
 
     def _hit(self, node: Q.Node, p: "_Plan", d: tuple, score: float,
              translation: bool | None = None) -> Hit | None:
-        if d[0] == "r" or (d[0] == "t" and translation is False):
-            return None
-        kind, rid, seg, rev, lang, own, text, base, raw, spk, per_word, before, title, \
-            label = d
-        rid = rid.hex() if isinstance(rid, bytes) else rid
-        words = text.split(_SEP)
-        norms = [Q.normalize(w) for w in words]
-        idx = [i for i, t in enumerate(norms) if t]
-        toks = [norms[i] for i in idx]
-        n_own = sum(1 for i in idx if i < own)
-        span = Q.locate(node, toks, n_own, p.expand,
-                        lambda f: _meta_match(f, self._meta(rid), (label, spk), lang),
-                        p.known)
-        if span is None:
-            return None
-        a, b = (idx[span[0]], idx[span[1]]) if span else (0, own - 1)
-        times = _unpack_times(base, raw, len(words))
-        ctx = (before.split() + words[:a])[-CONTEXT:]
-        speaker = (per_word[a] if per_word else None) or spk
-        return Hit(recording_id=rid, title=title, speaker=speaker, start=times[2 * a],
-                   end=times[2 * b + 1], text=" ".join(words[a:b + 1]), before=" ".join(ctx),
-                   after=" ".join(words[b + 1:b + 1 + CONTEXT]), score=float(score),
-                   segment_id=seg, revision=rev, language=lang, translation=kind == "t")
+        return _stored_hit(d, node, p, score, lambda f, rid, sp, lang: _meta_match(
+            f, self._meta(rid), sp, lang), translation)
+
+    def exact_only_languages(self) -> list[str]:
+        """Languages in the index whose words are searched by exact forms only (no word
+        forms are known for them)."""
+        return sorted(x for x in languages(self._open().reader()) if not morph.supported(x))
 
     @_guarded
     def candidates(self, words: Sequence[str], *, limit: int = 50,
@@ -352,14 +373,17 @@ class Index:
         for t in rare:
             dist = 0 if len(t) < 4 else 1 if len(t) < 8 else 2
             terms = _fuzzy(r, t, dist) if dist else {t}
+            e = expand(r, t)  # the quote's word in another form, or another alphabet
+            terms |= set(e.text)
             parts += [Term("text", x, boost=2.0 if x == t else 1.0) for x in terms]
+            parts += [Term("lem", k) for k in e.lem]
         for x, y in zip(norms, norms[1:]):
             parts += [Term("bi", _bigram(x, y), boost=2.0),
                       Term("bi", _bigram(x, y, True), boost=2.0)]
         q = _restrict(Or(parts), translation)
         out = []
         for score, docnum in s.search(q, limit=limit * (2 if translation is False else 1)).top_n:
-            kind, rid, seg, rev, lang, own, text, base, raw, spk, per_word, _, _, _ = \
+            kind, rid, seg, rev, lang, own, text, base, raw, spk, per_word, _, _, _, _ = \
                 s.stored_fields(docnum)["d"]
             if (kind == "t" and translation is False) or len(out) >= limit:
                 continue

@@ -17,6 +17,7 @@ from typing import Any
 
 from .. import query as Q
 from ...errors import QueryError
+from . import forms as F
 from . import postings
 from .postings import _probe_cost, _term_groups
 from .writing import _bigram, _words_of
@@ -31,9 +32,15 @@ def _restrict(q: Any, translation: bool | None) -> Any:
 class _Plan:
     """A query tree compiled to a whoosh query matching a superset of its true matches."""
 
-    def __init__(self, node: Q.Node, reader: Any, limit: int = 20) -> None:
+    def __init__(self, node: Q.Node, reader: Any, limit: int = 20, *,
+                 forms: bool = True) -> None:
         self.reader, self.limit = reader, limit
+        self.forms = forms
         self.expand: dict[Q.Term, frozenset[str]] = {}
+        #: Per plain word: its other forms and its spellings in other alphabets.
+        self.exp: dict[Q.Term, F.Expansion] = {}
+        #: Whether some word stands for more than its exact form.
+        self.expanded = False
         self.known: dict[int, bool] = {}
         self.exact = True
         self.scored = any(isinstance(x, (Q.Term, Q.Phrase))
@@ -94,8 +101,24 @@ class _Plan:
                 m.next()
         return out
 
+    def expansion(self, t: Q.Term) -> F.Expansion | None:
+        """The forms and spellings of a plain word (None: the exact form only)."""
+        if not self.forms or t.exact or t.fuzzy or t.wildcard:
+            return None
+        if t not in self.exp:
+            e = F.expand(self.reader, t.text)
+            self.exp[t] = e
+            if len(e.text) > 1 or e.lem:
+                self.expand[t] = e.matches
+                self.expanded = True
+        e = self.exp[t]
+        return e if t in self.expand else None
+
     def words(self, t: Q.Term) -> list[str]:
         """The indexed words a term stands for."""
+        e = self.expansion(t)
+        if e is not None:
+            return list(e.text)
         if t.fuzzy:
             self.expand[t] = frozenset(_fuzzy(self.reader, t.text, t.fuzzy) | {t.text})
         elif t.wildcard:
@@ -113,13 +136,17 @@ class _Plan:
     def term(self, t: Q.Term) -> Any:
         from ._whoosh import NullQuery, Or, Term
         ws = self.words(t)
-        if len(ws) == 1:
+        e = self.expansion(t)
+        lem = [Term("lem", k, boost=0.8) for k in e.lem] if e is not None else []
+        if len(ws) == 1 and not lem:
             return Term("text", ws[0])
-        return Or([Term("text", w, boost=1.0 if w == t.text else 0.8) for w in ws]) \
+        return Or([Term("text", w, boost=1.0 if w == t.text else 0.8) for w in ws] + lem) \
             if ws else NullQuery
 
     def phrase(self, ph: Q.Phrase) -> Any:
         from ._whoosh import And, Or, Term
+        if any(self.expansion(t) is not None for t in ph.terms):
+            return self._form_phrase(ph)
         plain = [not (t.fuzzy or t.wildcard) for t in ph.terms]
         pairs = [(i, ph.terms[i].text, ph.terms[i + 1].text)
                  for i in range(len(ph.terms) - 1) if plain[i] and plain[i + 1]]
@@ -142,6 +169,20 @@ class _Plan:
         head = ph.terms[0]
         if plain[0] and df("text", head.text) < min(cost(p) for p in chosen):
             qs.append(Term("text", head.text))  # the first word is in the segment itself
+        return And(qs) if len(qs) > 1 else qs[0]
+
+    def _form_phrase(self, ph: Q.Phrase) -> Any:
+        """A phrase matched word by word in any form: an AND of each varied word's forms,
+        and of the bigrams of neighbours that have one form only (a superset; locate()
+        checks the order)."""
+        from ._whoosh import And, Or, Term
+        varied = [self.expansion(t) is not None or t.fuzzy or t.wildcard for t in ph.terms]
+        qs = [self.term(t) for t, v in zip(ph.terms, varied) if v]
+        for i in range(len(ph.terms) - 1):
+            if not (varied[i] or varied[i + 1]):
+                x, y = ph.terms[i].text, ph.terms[i + 1].text
+                qs.append(Term("bi", _bigram(x, y)) if i == 0 else
+                          Or([Term("bi", _bigram(x, y)), Term("bi", _bigram(x, y, True))]))
         return And(qs) if len(qs) > 1 else qs[0]
 
     def filt(self, f: Q.Filter | Q.DateRange) -> Any:

@@ -31,6 +31,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from .. import query as Q
+from . import forms
+from .. import morph
+from ..stopwords import guess_language
 from ...errors import DiskFull
 from ...evidence.fsutil import finish_swap
 from ...models import Transcript, Word
@@ -40,7 +43,9 @@ TAIL = 10
 #: Words of context on each side of a hit.
 CONTEXT = 6
 #: Version of the index layout; an index of another version must be rebuilt.
-FORMAT = "archive-index 2"
+FORMAT = "archive-index 3"
+#: Formats an index may have been written in by earlier versions (told apart from damage).
+OLD_FORMATS = ("archive-index 1", "archive-index 2")
 _VERSION_FILE = "ARCHIVE_INDEX"
 _SEP = "\x1f"
 #: Hash buckets for word bigrams.
@@ -61,7 +66,8 @@ def _schema() -> Any:
         title=fields.KEYWORD(scorable=False), src=fields.KEYWORD(scorable=False),
         tag=fields.KEYWORD(commas=True, scorable=False), lang=fields.ID(), kind=fields.ID(),
         rec=fields.KEYWORD(scorable=False),
-        tk=fields.COLUMN(columns.NumericColumn("Q")), d=fields.STORED())
+        tk=fields.COLUMN(columns.NumericColumn("Q")), d=fields.STORED(),
+        lem=fields.TEXT(analyzer=ws, phrase=False), lx=fields.KEYWORD(scorable=False))
 
 
 def _bigram(x: str, y: str, tail: bool = False) -> str:
@@ -107,6 +113,7 @@ class IndexWriter:
     def __init__(self, w: Any, *, fresh: bool = False) -> None:
         self._w = w
         self._fresh = fresh
+        self._lexicon = forms.Lexicon(None if fresh else w.reader)
         self._seen: set[tuple[str, str]] = set()
         self._recs: set[str] = set()
         #: Segments added so far.
@@ -174,9 +181,22 @@ class IndexWriter:
             bounds.append((len(flat), len(flat) + len(ws)))
             flat.extend(ws)
         norms = [Q.normalize(w.text) for w in flat]
-        for seg, (a, b) in zip(transcript.segments, bounds):
+        # each word's keys in its own segment's language (a recording may switch language)
+        keys: list[tuple[str, ...]] = []
+        langs = [(seg.language or guess_language([n for n in norms[a:b] if n], morph.base(lang))
+                  if kind == "o" else lang).lower() for seg, (a, b) in zip(transcript.segments,
+                                                                          bounds)]
+        for (a, b), slang in zip(bounds, langs):
+            for n in norms[a:b]:
+                k = forms.word_keys(slang, n)
+                keys.append(k)
+                if n:
+                    self._lexicon.note(slang, n, k)
+        for seg, (a, b), slang in zip(transcript.segments, bounds, langs):
             if a == b:
                 continue
+            lem = sorted({morph.tagged(slang, k) for i in range(a, b) for k in keys[i]
+                          if k != norms[i]})
             label = seg.speaker or flat[a].speaker
             win = flat[a:b + TAIL]
             own_t = [t for t in norms[a:b] if t]
@@ -190,13 +210,21 @@ class IndexWriter:
                                  for w in flat[a:b])
             base, raw = _pack_times(win)
             before = " ".join(w.text for w in flat[max(0, a - CONTEXT):a])
-            stored = (kind, stored_rid, seg.id, transcript.revision, lang or None, b - a,
+            stored = (kind, stored_rid, seg.id, transcript.revision, slang or None, b - a,
                       _SEP.join(w.text for w in win), base, raw,
                       names.get(label, label) if label else None, per_word, before, title,
-                      label)
+                      label, forms.encode_keys(norms[a:b + TAIL], keys[a:b + TAIL]))
             self.segments += 1
+            doc = dict(common, lang=sorted({lang.lower(), slang})) if slang != lang.lower() \
+                else common
             self._w.add_document(text=own_t, bi=bi, spk=[t for t in set(spk_tokens) if t],
-                                 tk=_time_key(rkey, rid, seg.id), d=stored, **common)
+                                 lem=lem, tk=_time_key(rkey, rid, seg.id), d=stored, **doc)
+
+    def finish(self) -> None:
+        """Add the lexicon entries of this batch (call once, before the commit)."""
+        for chunk in self._lexicon.documents():
+            self._w.add_document(kind="x", lx=chunk, d=("x",))
+        self._lexicon.entries = []
 
 
 def _synth_words(text: str, start: float, end: float) -> tuple[Word, ...]:
@@ -257,6 +285,7 @@ def rebuild_at(path: Path | str, transcripts: Iterable[Transcript], *,
             w.add(t, extra=(extras or {}).get(t.recording.id))
             if progress:
                 progress(float(i + 1), float(total))
+        w.finish()
         w._w.commit()
     except BaseException as e:
         w._w.cancel()
