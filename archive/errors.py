@@ -108,3 +108,16 @@ class EditError(ArchiveError):
 
 class DiskFull(ArchiveError):
     """The disk filled up during a write; nothing was changed."""
+
+
+# issue 11 (media): lying containers, damaged media, archive folders given as input
+class AudioTooLong(InputError):
+    """The recording is longer than the maximum duration allowed for one add."""
+
+
+class InsideArchive(InputError):
+    """The input is an archive folder, or a file inside one (never added as evidence)."""
+
+
+class OutOfMemory(ArchiveError):
+    """There was not enough memory to process one file; nothing was written."""

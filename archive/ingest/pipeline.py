@@ -16,7 +16,8 @@ import numpy as np
 
 from .. import __version__
 from ..speech import audio
-from ..errors import AlreadyArchived, ArchiveError, AudioDecodeError, InputError
+from ..errors import (AlreadyArchived, ArchiveError, AudioDecodeError, AudioTooLong,
+                      InputError, InsideArchive, OutOfMemory)
 from ..evidence.fsutil import copy_hashing, sha256_path, staging_dir
 from ..models import Recording, Segment, Speaker, Transcript
 from ..evidence.provenance import infer_date
@@ -44,6 +45,8 @@ class AddOptions:
         max_speakers: Upper bound on the speaker count.
         hotwords: Names and terms to favour in recognition.
         translate: Also store an English translation.
+        max_duration: Refuse a recording longer than this many seconds (checked while it is
+            decoded: a container's claim is not trusted).
     """
 
     title: str | None = None
@@ -59,6 +62,7 @@ class AddOptions:
     max_speakers: int | None = None
     hotwords: str | None = None
     translate: bool = False
+    max_duration: float = audio.MAX_DURATION
 
 
 @dataclass(frozen=True)
@@ -71,14 +75,41 @@ class AddResult:
     error: ArchiveError | None = None
 
 
+def archive_root(path: Path) -> Path | None:
+    """The archive folder that ``path`` is, or lies inside (symbolic links resolved): a
+    folder holding the ``archive.json`` marker beside ``catalog.sqlite`` or ``originals/``.
+    None if there is none."""
+    from ..evidence.store import MARKER
+    try:
+        p = Path(os.path.realpath(path))
+    except (OSError, ValueError):
+        return None
+    for d in (p, *p.parents):
+        try:
+            if (d / MARKER).is_file() and ((d / "catalog.sqlite").is_file()
+                                          or (d / "originals").is_dir()):
+                return d
+        except OSError:
+            continue
+    return None
+
+
 def walk(paths: Iterable[Path]) -> Iterator[Path]:
     """Files to add: given files as they are, folders walked recursively (sorted, links to
-    folders not followed, so symlink loops cannot trap the walk)."""
+    folders not followed, so symlink loops cannot trap the walk).
+
+    An archive folder (this one or any other) is never walked into: it is yielded itself,
+    once, for :func:`_check_input` to refuse, and so is a given path inside one.
+    """
     for p in paths:
         p = Path(p)
-        if p.is_dir():
+        if p.is_dir() and archive_root(p) is None:
             for dirpath, dirnames, filenames in os.walk(p, followlinks=False):
                 dirnames.sort()
+                inside = [d for d in dirnames if archive_root(Path(dirpath) / d) is not None]
+                for d in inside:
+                    dirnames.remove(d)
+                    yield Path(dirpath) / d
                 for f in sorted(filenames):
                     fp = Path(dirpath) / f
                     if f.startswith(".") or fp.suffix.lower() not in audio.AUDIO_EXTENSIONS:
@@ -89,6 +120,12 @@ def walk(paths: Iterable[Path]) -> Iterator[Path]:
 
 
 def _check_input(path: Path) -> None:
+    root = archive_root(path)
+    if root is not None:
+        what = "is an archive folder" if Path(os.path.realpath(path)) == root else \
+            f"is inside the archive at {root}"
+        raise InsideArchive(f"{path}: {what}; an archive's own files (originals, quarantine, "
+                            "clips) are never added as new evidence")
     if not path.exists():
         if path.is_symlink():
             raise InputError(f"{path}: broken or looping symbolic link")
@@ -120,6 +157,24 @@ def _ogg_complete(path: Path) -> bool:
                 return bool(tail[i + 5] & 4)
         i = tail.rfind(b"OggS", 0, i)
     return False
+
+
+def _speech_by_stream(path: Path, streams: int, name: str, limit: float) -> list[float]:
+    """Seconds of speech the VAD finds in each audio stream (-1 for one that cannot be
+    decoded), to transcribe the stream that holds the speech rather than the first."""
+    from ..speech import transcribe
+    out = []
+    for k in range(streams):
+        try:
+            pcm = audio.decode(path, name=name, max_duration=limit, stream=k)
+        except AudioTooLong:
+            raise
+        except InputError:
+            out.append(-1.0)
+            continue
+        out.append(round(sum(b - a for a, b in transcribe.speech_regions(pcm)), 2))
+        del pcm
+    return out
 
 
 def split_at_pauses(segments: Sequence[Segment], gap: float = 1.0) -> tuple[Segment, ...]:
@@ -172,11 +227,24 @@ class Ingest:
         from ..speech import transcribe  # heavy: faster-whisper is loaded here
 
         info = audio.probe(staged, name=filename)
+        limit = opts.max_duration
+        if info.duration_reliable and info.duration > limit:
+            raise AudioTooLong(f"{filename}: it announces {audio.describe(info.duration)} of "
+                               f"audio, more than the maximum of {audio.describe(limit)} (raise "
+                               "it with --max-duration); nothing was added")
         if info.container == "ogg" and not _ogg_complete(staged):
             raise AudioDecodeError(f"{filename}: truncated: the Ogg stream was cut short (its "
                                    "end-of-stream page is missing); nothing was added")
+        speech_by_stream: list[float] = []
+        if info.audio_streams > 1:
+            speech_by_stream = _speech_by_stream(staged, info.audio_streams, filename, limit)
+            best = max(range(len(speech_by_stream)), key=lambda k: (speech_by_stream[k], -k))
+            info = audio.probe(staged, name=filename, stream=best)
         stereo = info.channels >= 2
-        pcm = audio.decode(staged, stereo=stereo, name=filename, expected=info.duration)
+        dec = audio.decode_full(staged, stereo=stereo, name=filename, expected=info.duration,
+                                max_duration=limit, stream=info.stream)
+        pcm, gaps, links = dec.samples, list(dec.gaps), dec.links
+        del dec  # one reference to the samples: the mix below may replace them
         by_channel = bool(stereo and opts.diarize and audio.is_distinct_stereo(pcm))
         # Hold one copy of a long recording, not two: the mix is only needed for a
         # single-stream transcription (or a translation).
@@ -185,10 +253,15 @@ class Ingest:
         if not by_channel:
             pcm = mono
         duration = pcm.shape[-1] / audio.SAMPLE_RATE
-        if info.duration - duration > max(2.0, 0.2 * info.duration):
-            raise AudioDecodeError(
-                f"{filename}: truncated or damaged: it announces {info.duration:.1f} s of audio "
-                f"but only {duration:.1f} s can be decoded; nothing was added")
+        # A claim from the stream itself (not a bitrate guess, not the first of several
+        # joined streams) tells a cut or lying file.
+        if info.duration_reliable and links == 1:
+            if info.duration - duration > max(2.0, 0.2 * info.duration):
+                raise AudioDecodeError(
+                    f"{filename}: truncated or damaged: it announces {info.duration:.1f} s of "
+                    f"audio but only {duration:.1f} s can be decoded; nothing was added")
+            if info.duration - duration > 0.5:  # the end is missing
+                gaps.append((round(duration, 3), round(info.duration, 3)))
 
         model = transcribe.resolve_model(opts.model)
 
@@ -246,8 +319,11 @@ class Ingest:
             recorded_inferred=inferred, recorded_basis=basis, tags=tuple(opts.tags),
             note=opts.note, added=now_iso(), added_by=os_user(),
             tool_version=__version__, model=model.name, model_sha256=model.sha256,
-            language=first.language, language_probability=first.language_probability)
+            language=first.language, language_probability=first.language_probability,
+            gaps=tuple((float(a), float(b)) for a, b in gaps), audio_stream=info.stream)
         options.update({"channels_transcribed": len(channels), "by_channel": by_channel})
+        if speech_by_stream:
+            options["speech_seconds_by_stream"] = speech_by_stream
         t = Transcript(recording=rec, revision=1, segments=segments, speakers=speakers,
                        language=first.language, task="transcribe", created=rec.added,
                        author="machine", model=model.name, model_sha256=model.sha256,
@@ -301,7 +377,11 @@ class Ingest:
                 raise InputError(f"{name}: cannot read: {e.strerror}") from None
             if got != rid:
                 raise InputError(f"{name}: file changed while it was being read")
-            t, translation = self.analyse(staged, rid, size, name, opts, progress)
+            try:
+                t, translation = self.analyse(staged, rid, size, name, opts, progress)
+            except MemoryError:
+                raise OutOfMemory(f"{name}: not enough memory to decode and transcribe it; "
+                                  "nothing was added") from None
             if progress:
                 progress("commit", 0, 1)
             self.commit(staged, t, translation, on_wait=on_wait)
