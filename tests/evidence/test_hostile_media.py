@@ -283,19 +283,19 @@ def test_a_batch_goes_on_past_lying_files(media, arch, tmp_path: Path):
 def test_out_of_memory_is_one_line_and_the_batch_goes_on(media, arch, tmp_path, monkeypatch):
     """Memory runs out while one file decodes (made to happen on purpose in the decoder's
     buffer; every other step is real): that file fails with one line, the next is added."""
-    from archive.speech import audio
+    from archive.speech import decoding
     d = tmp_path / "leak"
     d.mkdir()
     shutil.copyfile(media["cat_opus_three"].path, d / "a_first.ogg")
     shutil.copyfile(media["speech_mp3"].path, d / "b_second.mp3")
-    real = audio._Sink.write
+    real = decoding.Sink.write
 
     def write(self, arr):
         if self.shown == "a_first.ogg":
             raise MemoryError("Unable to allocate 18.0 TiB")
         return real(self, arr)
 
-    monkeypatch.setattr(audio._Sink, "write", write)
+    monkeypatch.setattr(decoding.Sink, "write", write)
     before = originals(arch)
     r = run(arch, "add", "-q", "--model", MODEL, "--no-diarize", str(d))
     assert r.exit_code == 1 and "1 added, 0 already archived, 1 failed" in r.stdout, r.output
