@@ -55,6 +55,22 @@ def test_damaged_mp3_keeps_its_time_line_and_reports_the_gap(mp3: Path, tmp_path
     assert _lag(good, dec.samples, 2.0) == 0 and np.array_equal(good[:SR * 5], dec.samples[:SR * 5])
 
 
+def test_the_issue_s_mp3_damaged_at_85_percent_loses_a_quarter_second_not_ten(tmp_path: Path):
+    """A real 68 s German reading (LibriVox), 2,000 bytes overwritten at 85 %: the loss is
+    the damaged quarter second, reported, not the 9.6 s after it."""
+    src = shared("real/aeneas_example7_de.mp3")
+    data = bytearray(src.read_bytes())
+    at = int(len(data) * 0.85)
+    data[at:at + 2000] = bytes((i * 131 + 17) % 256 for i in range(2000))
+    bad = tmp_path / "damaged.mp3"
+    bad.write_bytes(bytes(data))
+    good, dec = audio.decode(src), audio.decode_full(bad)
+    assert len(dec.gaps) == 1 and 0.1 < dec.gaps[0][1] - dec.gaps[0][0] < 0.6, dec.gaps
+    assert dec.gaps[0][0] == pytest.approx(0.85 * len(good) / SR, abs=1.5)
+    assert abs(dec.samples.shape[0] - good.shape[0]) < 0.05 * SR
+    assert abs(_lag(good, dec.samples, dec.gaps[0][1] + 3.0)) < 0.005 * SR
+
+
 def test_the_links_of_a_chained_ogg_file(tmp_path: Path):
     jfk = str(shared("jfk.flac"))
     parts = []
