@@ -160,7 +160,8 @@ class Ingest:
                     f"{filename}: truncated or damaged: it announces {info.duration:.1f} s of "
                     f"audio but only {duration:.1f} s can be decoded; nothing was added")
             if info.duration - duration > 0.5:  # the end is missing
-                gaps.append((round(duration, 3), round(info.duration, 3)))
+                start = gaps.pop()[0] if gaps and gaps[-1][1] >= duration - 0.05 else duration
+                gaps.append((round(start, 3), round(info.duration, 3)))
 
         model = transcribe.resolve_model(opts.model)
 

@@ -242,10 +242,10 @@ def decode_full(path: str | os.PathLike[str], *, stereo: bool = False,
                 link.gap(start, start)
                 continue
             raise
-        except Exception as e:  # FFmpeg's many error classes: this link is unreadable
+        except Exception as e:  # FFmpeg's many error classes: the rest of this link is lost
             if k == 0 and not sink.n:
                 first_error = e
-            link.gap(start, sink.seconds)
+            link.gap(sink.seconds, sink.seconds)
             if len(spans) == 1:
                 break
     if not sink.n:

@@ -197,9 +197,12 @@ class Link:
                     self._place(t)
                     try:
                         self._emit(fr, av)
-                    except (av.error.FFmpegError, ValueError) as e:
-                        raise AudioDecodeError(f"{self.shown}: cannot convert the audio "
-                                               f"({short_error(e)})") from None
+                    except (av.error.FFmpegError, ValueError):
+                        # A frame the resampler cannot take (a damaged layout): lost too.
+                        self.resampler, self.key = None, None
+                        self.lost = True
+                        self.lost_time += fr.samples / fr.sample_rate if fr.sample_rate else 0.0
+                        continue
                     self.ok_time += fr.samples / fr.sample_rate if fr.sample_rate else 0.0
                 self.ok_bytes += pkt.size if frames else 0
             self._flush()
