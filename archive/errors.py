@@ -120,3 +120,16 @@ class EditConflict(EditError):
 
 class IndexOutdated(IndexCorrupt):
     """The search index was written by an older version; `archive reindex` rebuilds it."""
+
+
+# issue 11 (media): lying containers, damaged media, archive folders given as input
+class AudioTooLong(InputError):
+    """The recording is longer than the maximum duration allowed for one add."""
+
+
+class InsideArchive(InputError):
+    """The input is an archive folder, or a file inside one (never added as evidence)."""
+
+
+class OutOfMemory(ArchiveError):
+    """There was not enough memory to process one file; nothing was written."""

@@ -185,6 +185,10 @@ class Recording:
         model_sha256: SHA-256 of the model weights, when known.
         language: Detected or given language code.
         language_probability: Probability of the detected language.
+        gaps: ``(start, end)`` seconds of audio that could not be decoded (damage), kept as
+            silence on the transcript's time line; ``start == end`` where the length lost is
+            unknown.
+        audio_stream: The audio stream transcribed (0 = the first), for files with several.
     """
 
     id: str
@@ -210,6 +214,8 @@ class Recording:
     model_sha256: str | None = None
     language: str | None = None
     language_probability: float | None = None
+    gaps: tuple[tuple[float, float], ...] = ()
+    audio_stream: int = 0
 
     @property
     def short_id(self) -> str:
@@ -220,6 +226,13 @@ class Recording:
         d = asdict(self)
         d["container_tags"] = dict(self.container_tags)
         d["tags"] = list(self.tags)
+        # Left out when empty, so that records written before these fields read back alike.
+        if self.gaps:
+            d["gaps"] = [list(g) for g in self.gaps]
+        else:
+            del d["gaps"]
+        if not self.audio_stream:
+            del d["audio_stream"]
         return d
 
     @classmethod
@@ -227,6 +240,7 @@ class Recording:
         d = dict(d)
         d["tags"] = tuple(d.get("tags", ()))
         d["container_tags"] = dict(d.get("container_tags", {}))
+        d["gaps"] = tuple((float(a), float(b)) for a, b in d.get("gaps", ()))
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in d.items() if k in known})
 

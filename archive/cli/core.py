@@ -64,16 +64,21 @@ def _progress_callbacks(enabled: bool):
 @click.option("--hotwords", metavar="TEXT",
               help="Names and terms to favour, e.g. \"Khakassia, Navalny, Chernihiv\".")
 @click.option("--translate", is_flag=True, help="Also store an English translation.")
+@click.option("--max-duration", "max_duration", metavar="TIME", default="12h",
+              show_default=True,
+              help="Refuse recordings longer than this (e.g. 12h, 90m, 3600, 1:30:00).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @pass_ctx
 def add(obj: Ctx, paths: tuple[str, ...], title: str | None, source: str | None,
         recorded: str | None, tags: tuple[str, ...], note: str | None, language: str | None,
         model: str | None, diarize: bool, speakers: int | None, min_speakers: int | None,
-        max_speakers: int | None, hotwords: str | None, translate: bool, quiet: bool) -> None:
+        max_speakers: int | None, hotwords: str | None, translate: bool, max_duration: str,
+        quiet: bool) -> None:
     """Add recordings (files or folders, walked recursively) to the archive."""
     from ..ingest.pipeline import AddOptions
     from ..evidence.provenance import parse_user_date
     from .render import clean
+    limit = _duration_option(max_duration)
     if recorded:
         try:
             recorded = parse_user_date(recorded)
@@ -86,7 +91,7 @@ def add(obj: Ctx, paths: tuple[str, ...], title: str | None, source: str | None,
     opts = AddOptions(title=title, source=source, recorded=recorded, tags=tags, note=note,
                       language=language, model=model, diarize=diarize, speakers=speakers,
                       min_speakers=min_speakers, max_speakers=max_speakers, hotwords=vocab,
-                      translate=translate)
+                      translate=translate, max_duration=limit)
     a = obj.archive()
     prog, callback, on_wait = _progress_callbacks(not quiet and sys.stderr.isatty())
     added = dups = errors = 0
@@ -102,7 +107,7 @@ def add(obj: Ctx, paths: tuple[str, ...], title: str | None, source: str | None,
                 rec = r.recording
                 lang = clean(rec.language) if rec.language else "no speech detected"
                 click.echo(f"added {rec.short_id}  {clean(rec.title)}  ({rec.duration:.1f} s, "
-                           f"{lang}{_date_note(rec)})")
+                           f"{lang}{_date_note(rec)}){_gaps_note(rec)}")
             elif r.duplicate_of:
                 dups += 1
                 click.echo(f"already archived: {clean(r.path.name)} is {r.duplicate_of[:10]}")
@@ -116,6 +121,32 @@ def add(obj: Ctx, paths: tuple[str, ...], title: str | None, source: str | None,
         click.echo(f"{added} added, {dups} already archived, {errors} failed")
     if errors:
         sys.exit(1)
+
+
+def _duration_option(text: str) -> float:
+    """``--max-duration``: 12h, 90m, 45s, 3600 or 1:30:00, as seconds (one-line error)."""
+    import math
+    from ..errors import ArchiveError
+    from ..timecode import parse_time
+    t = text.strip().lower()
+    unit = {"h": 3600.0, "m": 60.0, "s": 1.0}.get(t[-1:], 0.0)
+    try:
+        value = float(t[:-1]) * unit if unit else parse_time(t)
+    except (ValueError, ArithmeticError, ArchiveError):
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        fail(f"--max-duration: {text!r} is not a positive duration (e.g. 12h, 90m, 3600)", 2)
+    return value
+
+
+def _gaps_note(rec: Any) -> str:
+    """What could not be decoded, for the add line: ``; could not decode 9.4-9.6 s``."""
+    if not rec.gaps:
+        return ""
+    spans = [f"{a:.1f}-{b:.1f} s" if b > a else f"at {a:.1f} s (length unknown)"
+             for a, b in rec.gaps[:5]]
+    more = f" and {len(rec.gaps) - 5} more" if len(rec.gaps) > 5 else ""
+    return f"; damaged: could not decode {', '.join(spans)}{more} (kept as silence)"
 
 
 def _date_note(rec: Any) -> str:

@@ -47,8 +47,9 @@ class _Audio:
         if self._pcm is False:
             try:
                 stereo = any(s.channel is not None for s in self.t.segments)
-                self._pcm = audio.decode(self.store.original_path(self.t.recording),
-                                         stereo=stereo)
+                self._pcm = audio.decode_original(
+                    self.store.original_path(self.t.recording), self.t.recording,
+                    stereo=stereo)
             except (ArchiveError, OSError):
                 self._pcm = None  # re-time by proportion only
         import numpy as np

@@ -33,8 +33,8 @@ from .catalog import Catalog
 from .custody import CustodyLog, now_iso, os_user
 from ..errors import (ArchiveCorrupt, ArchiveNotFound, ArchiveReadOnly, RecordingNotFound,
                      TranscriptCorrupt, UsageError)
-from .fsutil import (FileLock, atomic_write_text, fsync_dir, sweep_staging, sweep_temp_files,
-                     translate_os_error)
+from .fsutil import (FileLock, atomic_write_text, fsync_dir, sha256_path, sweep_staging,
+                     sweep_temp_files, translate_os_error)
 from ..models import Recording, Transcript
 
 FORMAT = 1
@@ -62,6 +62,14 @@ def dumps_pretty(obj: Any, indent: int = 0) -> str:
         items = [f"{pad1}{dumps_pretty(v, indent + 1)}" for v in obj]
         return "[\n" + ",\n".join(items) + "\n" + pad + "]"
     return json.dumps(obj, ensure_ascii=False)
+
+
+def _hashes_to(path: Path, sha256: str) -> bool:
+    """Whether a file's bytes hash to ``sha256`` (False if it cannot be read)."""
+    try:
+        return sha256_path(path) == sha256
+    except OSError:
+        return False
 
 
 class Store(Catalog):
@@ -215,12 +223,24 @@ class Store(Catalog):
 
     # ----------------------------------------------------------------- originals
     def store_original(self, staged: Path, rec: Recording) -> Path:
-        """Move a staged, already-hashed file into originals/ and make it read-only."""
+        """Move a staged, already-hashed file into originals/ and make it read-only.
+
+        A file already at the destination is kept only if its bytes hash to the recording's
+        id; anything else there (a damaged or foreign copy, a symbolic link) is replaced,
+        in one rename, by the staged copy.
+
+        Raises:
+            ArchiveCorrupt: If a folder sits where the original belongs.
+        """
         dest = self.original_path(rec)
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.chmod(staged, 0o444)
-            if dest.exists():
+            if dest.is_dir() and not dest.is_symlink():
+                raise ArchiveCorrupt(f"{dest.relative_to(self.root)} is a folder where the "
+                                     "original belongs; move it away and add the file again")
+            if not dest.is_symlink() and dest.is_file() and _hashes_to(dest, rec.id):
+                os.chmod(dest, 0o444)
                 staged.unlink()
             else:
                 os.replace(staged, dest)

@@ -10,17 +10,19 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from .. import __version__
 from ..speech import audio
-from ..errors import AlreadyArchived, ArchiveError, AudioDecodeError, InputError
+from ..errors import (AlreadyArchived, ArchiveError, AudioDecodeError, AudioTooLong,
+                      InputError, OutOfMemory)
 from ..evidence.fsutil import copy_hashing, sha256_path, staging_dir
 from ..models import Recording, Segment, Speaker, Transcript
 from ..evidence.provenance import infer_date
 from ..evidence.store import CustodyLog, Store, now_iso, os_user
+from .inputs import check_input, ogg_complete, speech_seconds, walk  # noqa: F401
 
 #: progress(stage, done, total): stage is "transcribe", "diarize", "translate" or "commit".
 Progress = Callable[[str, float, float], None]
@@ -44,6 +46,8 @@ class AddOptions:
         max_speakers: Upper bound on the speaker count.
         hotwords: Names and terms to favour in recognition.
         translate: Also store an English translation.
+        max_duration: Refuse a recording longer than this many seconds (checked while it is
+            decoded: a container's claim is not trusted).
     """
 
     title: str | None = None
@@ -59,6 +63,7 @@ class AddOptions:
     max_speakers: int | None = None
     hotwords: str | None = None
     translate: bool = False
+    max_duration: float = audio.MAX_DURATION
 
 
 @dataclass(frozen=True)
@@ -69,57 +74,6 @@ class AddResult:
     recording: Recording | None = None
     duplicate_of: str | None = None
     error: ArchiveError | None = None
-
-
-def walk(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files to add: given files as they are, folders walked recursively (sorted, links to
-    folders not followed, so symlink loops cannot trap the walk)."""
-    for p in paths:
-        p = Path(p)
-        if p.is_dir():
-            for dirpath, dirnames, filenames in os.walk(p, followlinks=False):
-                dirnames.sort()
-                for f in sorted(filenames):
-                    fp = Path(dirpath) / f
-                    if f.startswith(".") or fp.suffix.lower() not in audio.AUDIO_EXTENSIONS:
-                        continue
-                    yield fp
-        else:
-            yield p
-
-
-def _check_input(path: Path) -> None:
-    if not path.exists():
-        if path.is_symlink():
-            raise InputError(f"{path}: broken or looping symbolic link")
-        raise InputError(f"{path}: no such file")
-    if not path.is_file():
-        raise InputError(f"{path}: not a regular file")
-    if not os.access(path, os.R_OK):
-        raise InputError(f"{path.name}: permission denied")
-    audio.check_extension(path)
-    if path.stat().st_size == 0:
-        raise InputError(f"{path.name}: file is empty")
-
-
-def _ogg_complete(path: Path) -> bool:
-    """True if an Ogg file ends with a whole page carrying the end-of-stream mark.
-
-    A cut Ogg file decodes as a shorter but valid stream (its length is read from the last
-    page left), so the missing end-of-stream page is the only sign that it was cut short.
-    """
-    with open(path, "rb") as f:
-        size = f.seek(0, os.SEEK_END)
-        f.seek(max(0, size - 70000))  # longer than the largest possible page
-        tail = f.read()
-    i = tail.rfind(b"OggS")
-    while i >= 0:
-        if i + 27 <= len(tail) and tail[i + 4] == 0:
-            n = tail[i + 26]
-            if i + 27 + n <= len(tail) and i + 27 + n + sum(tail[i + 27:i + 27 + n]) == len(tail):
-                return bool(tail[i + 5] & 4)
-        i = tail.rfind(b"OggS", 0, i)
-    return False
 
 
 def split_at_pauses(segments: Sequence[Segment], gap: float = 1.0) -> tuple[Segment, ...]:
@@ -172,11 +126,24 @@ class Ingest:
         from ..speech import transcribe  # heavy: faster-whisper is loaded here
 
         info = audio.probe(staged, name=filename)
-        if info.container == "ogg" and not _ogg_complete(staged):
+        limit = opts.max_duration
+        if info.duration_reliable and info.duration > limit:
+            raise AudioTooLong(f"{filename}: it announces {audio.describe(info.duration)} of "
+                               f"audio, more than the maximum of {audio.describe(limit)} (raise "
+                               "it with --max-duration); nothing was added")
+        if info.container == "ogg" and not ogg_complete(staged):
             raise AudioDecodeError(f"{filename}: truncated: the Ogg stream was cut short (its "
                                    "end-of-stream page is missing); nothing was added")
+        speech_by_stream: list[float] = []
+        if info.audio_streams > 1:
+            speech_by_stream = speech_seconds(staged, info.audio_streams, filename, limit)
+            best = max(range(len(speech_by_stream)), key=lambda k: (speech_by_stream[k], -k))
+            info = audio.probe(staged, name=filename, stream=best)
         stereo = info.channels >= 2
-        pcm = audio.decode(staged, stereo=stereo, name=filename, expected=info.duration)
+        dec = audio.decode_full(staged, stereo=stereo, name=filename, expected=info.duration,
+                                max_duration=limit, stream=info.stream)
+        pcm, gaps, links = dec.samples, list(dec.gaps), dec.links
+        del dec  # one reference to the samples: the mix below may replace them
         by_channel = bool(stereo and opts.diarize and audio.is_distinct_stereo(pcm))
         # Hold one copy of a long recording, not two: the mix is only needed for a
         # single-stream transcription (or a translation).
@@ -185,10 +152,16 @@ class Ingest:
         if not by_channel:
             pcm = mono
         duration = pcm.shape[-1] / audio.SAMPLE_RATE
-        if info.duration - duration > max(2.0, 0.2 * info.duration):
-            raise AudioDecodeError(
-                f"{filename}: truncated or damaged: it announces {info.duration:.1f} s of audio "
-                f"but only {duration:.1f} s can be decoded; nothing was added")
+        # A claim from the stream itself (not a bitrate guess, not the first of several
+        # joined streams) tells a cut or lying file.
+        if info.duration_reliable and links == 1:
+            if info.duration - duration > max(2.0, 0.2 * info.duration):
+                raise AudioDecodeError(
+                    f"{filename}: truncated or damaged: it announces {info.duration:.1f} s of "
+                    f"audio but only {duration:.1f} s can be decoded; nothing was added")
+            if info.duration - duration > 0.5:  # the end is missing
+                start = gaps.pop()[0] if gaps and gaps[-1][1] >= duration - 0.05 else duration
+                gaps.append((round(start, 3), round(info.duration, 3)))
 
         model = transcribe.resolve_model(opts.model)
 
@@ -246,8 +219,11 @@ class Ingest:
             recorded_inferred=inferred, recorded_basis=basis, tags=tuple(opts.tags),
             note=opts.note, added=now_iso(), added_by=os_user(),
             tool_version=__version__, model=model.name, model_sha256=model.sha256,
-            language=first.language, language_probability=first.language_probability)
+            language=first.language, language_probability=first.language_probability,
+            gaps=tuple((float(a), float(b)) for a, b in gaps), audio_stream=info.stream)
         options.update({"channels_transcribed": len(channels), "by_channel": by_channel})
+        if speech_by_stream:
+            options["speech_seconds_by_stream"] = speech_by_stream
         t = Transcript(recording=rec, revision=1, segments=segments, speakers=speakers,
                        language=first.language, task="transcribe", created=rec.added,
                        author="machine", model=model.name, model_sha256=model.sha256,
@@ -283,7 +259,7 @@ class Ingest:
         path = Path(path)
         if not self.store.writable:
             self.store.write_lock()  # raises ArchiveReadOnly before any work is done
-        _check_input(path)
+        check_input(path)
         # A name that is not valid UTF-8 is kept readable (U+FFFD) in the catalog.
         name = os.fsencode(path.name).decode("utf-8", "replace")
         try:
@@ -301,7 +277,11 @@ class Ingest:
                 raise InputError(f"{name}: cannot read: {e.strerror}") from None
             if got != rid:
                 raise InputError(f"{name}: file changed while it was being read")
-            t, translation = self.analyse(staged, rid, size, name, opts, progress)
+            try:
+                t, translation = self.analyse(staged, rid, size, name, opts, progress)
+            except MemoryError:
+                raise OutOfMemory(f"{name}: not enough memory to decode and transcribe it; "
+                                  "nothing was added") from None
             if progress:
                 progress("commit", 0, 1)
             self.commit(staged, t, translation, on_wait=on_wait)

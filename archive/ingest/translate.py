@@ -28,7 +28,7 @@ def translate(store: Store, index_factory: Callable[[], Any], custody: CustodyLo
     from ..speech import audio, transcribe
 
     t = store.read_transcript(rid)
-    pcm = audio.decode(store.original_path(t.recording))
+    pcm = audio.decode_original(store.original_path(t.recording), t.recording)
     if pcm.ndim == 2:
         pcm = pcm.mean(axis=0)
     m = transcribe.resolve_model(model or t.model or None)
