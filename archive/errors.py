@@ -108,3 +108,12 @@ class EditError(ArchiveError):
 
 class DiskFull(ArchiveError):
     """The disk filled up during a write; nothing was changed."""
+
+
+# issue 11 (guard): hostile output paths, archive tampering and parsers
+class OutputRefused(UsageError):
+    """An output path would overwrite the archive's own files, or cannot be written."""
+
+
+class ArchiveTampered(ArchiveCorrupt):
+    """A file of the archive does not match the digest the custody log recorded for it."""

@@ -143,6 +143,16 @@ class Archive:
         """A transcript rendered as txt, srt, vtt, json or rttm."""
         return render_export(self.transcript(ref, revision=revision), fmt)
 
+    def write_output(self, path: Path | str, data: bytes) -> Path:
+        """Write an output file the user asked for (an export), never over the archive's
+        own files; returns the path really written. See :mod:`archive.evidence.outputs`.
+
+        Raises:
+            OutputRefused: If the path is inside the archive (outside ``clips/``).
+        """
+        from .evidence.outputs import write_output
+        return write_output(path, data, self.root)
+
     def log(self, ref: str | None = None) -> list[dict[str, Any]]:
         """Custody events, for one recording or the whole archive."""
         rid = self.resolve(ref) if ref else None

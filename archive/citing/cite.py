@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..errors import ArchiveError, BadReference
+from ..errors import ArchiveError, BadReference, OutputRefused
 from ..evidence.fsutil import atomic_write_text
 from ..models import Citation, Hit, Transcript, Word
 from ..paths import cache_dir
@@ -190,18 +190,32 @@ def clip(store: Store, custody: CustodyLog, c: Citation, *, padding: float = 1.0
     """
     from dataclasses import replace as dc_replace
 
-    from .clips import export_clip, write_manifest
+    from ..evidence.outputs import check_output, inside, write_into
+    from .clips import export_clip, manifest_path, write_manifest
     rec = store.get(c.recording_id)
+    name = f"{rec.short_id}_{c.start:08.1f}-{c.end:08.1f}.{fmt}".replace(" ", "0")
     if dest is None:
         store.clips_dir.mkdir(exist_ok=True)
-        dest = store.clips_dir / (
-            f"{rec.short_id}_{c.start:08.1f}-{c.end:08.1f}.{fmt}".replace(" ", "0"))
-    res = export_clip(store.original_path(rec), c.start, c.end, Path(dest),
-                      padding=padding, fmt=fmt,
-                      metadata={"title": rec.title, "comment": f"archive {rec.id}"})
-    write_manifest(res, parent_sha256=rec.id, recording_title=rec.title, quote=c.words,
-                   speaker=c.speaker, revision=c.revision)
-    if store.root in Path(res.path).resolve().parents:
+        dest = store.clips_dir / name
+    # Never over the archive's own files; a symbolic link is followed, not replaced.
+    target = check_output(Path(dest), store.root)
+    cut = dict(padding=padding, fmt=fmt,
+               metadata={"title": rec.title, "comment": f"archive {rec.id}"})
+    if target.special:  # /dev/null, a FIFO...: written into, with no manifest beside it
+        import tempfile
+        with tempfile.TemporaryDirectory(prefix="archive-clip-") as tmp:
+            res = export_clip(store.original_path(rec), c.start, c.end, Path(tmp) / name, **cut)
+            write_into(target.path, res.path.read_bytes())
+        res = dc_replace(res, path=target.path)
+    else:
+        side = check_output(manifest_path(target.path), store.root)
+        if side.special or side.path != manifest_path(target.path):
+            raise OutputRefused(f"{manifest_path(target.path)} exists and is not a regular "
+                                "file; it would be the clip's manifest: choose another path")
+        res = export_clip(store.original_path(rec), c.start, c.end, target.path, **cut)
+        write_manifest(res, parent_sha256=rec.id, recording_title=rec.title, quote=c.words,
+                       speaker=c.speaker, revision=c.revision)
+    if inside(target.path, store.root):
         with store.write_lock():
             custody.append("clip", rec.id, start=res.start, end=res.end,
                            clip=str(Path(res.path).name), sha256=res.sha256)

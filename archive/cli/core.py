@@ -184,16 +184,18 @@ def show(obj: Ctx, ref: str, revision: int | None, translation: bool) -> None:
 @click.argument("ref")
 @click.option("--format", "fmt", type=click.Choice(["txt", "srt", "vtt", "json", "rttm"]),
               default="txt", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write to a file (`-`: standard output); never inside the archive.")
 @click.option("--revision", type=int, help="Export an older revision.")
 @pass_ctx
 def export(obj: Ctx, ref: str, fmt: str, output: str | None, revision: int | None) -> None:
     """Export a transcript as txt, srt, vtt, json or rttm."""
-    text = obj.archive().export(ref, fmt, revision=revision)
-    if output:
-        from ..evidence.fsutil import atomic_write_text
-        atomic_write_text(Path(output), text)
-        click.echo(f"wrote {output}", err=True)
+    a = obj.archive()
+    text = a.export(ref, fmt, revision=revision)
+    if output and output != "-":  # `-o -` is stdout
+        from .render import clean
+        where = a.write_output(Path(output), text.encode("utf-8"))
+        click.echo(f"wrote {clean(where)}", err=True)
     else:
         if sys.stdout.isatty():  # text typed by people may hold escape sequences
             from .render import clean_block
