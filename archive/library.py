@@ -20,7 +20,7 @@ from .citing.export import export as render_export
 from .models import Citation, Hit, Recording, Transcript
 from .paths import default_archive
 from .evidence.store import CustodyLog, Store
-from .timecode import parse_ref
+from .timecode import parse_hit_number, parse_ref
 
 if TYPE_CHECKING:
     from .editing.corrections import EditResult, Mark, RevisionInfo
@@ -219,8 +219,9 @@ class Archive:
     # ------------------------------------------------------------ cite (citing.py)
     def span_for(self, ref: str) -> tuple[str, float, float]:
         """(full id, start, end) for a hit number or ``ID@START-END``."""
-        if ref.isdigit():
-            h = self.last_hit(int(ref))
+        n = parse_hit_number(ref)
+        if n is not None:
+            h = self.last_hit(n)
             return h.recording_id, h.start, h.end
         prefix, start, end = parse_ref(ref)
         return self.resolve(prefix), start, end

@@ -23,6 +23,7 @@ is its base class :class:`archive.evidence.catalog.Catalog`; this module has the
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 from pathlib import Path
@@ -271,10 +272,16 @@ class Store(Catalog):
             raise ArchiveReadOnly(f"the archive at {self.root} is read-only (reading, searching "
                                   "and citing work; changing it does not)")
         if timeout is None:
+            raw = os.environ.get("ARCHIVE_LOCK_TIMEOUT") or "600"
             try:
-                timeout = float(os.environ.get("ARCHIVE_LOCK_TIMEOUT") or 600.0)
+                timeout = float(raw)
             except ValueError:
-                raise UsageError("ARCHIVE_LOCK_TIMEOUT must be a number of seconds") from None
+                timeout = math.nan
+            # nan would never expire (every comparison with it is false): wait forever
+            # silently; inf likewise. A timeout is a finite, non-negative number.
+            if not (math.isfinite(timeout) and 0 <= timeout <= 1e7):
+                raise UsageError(f"ARCHIVE_LOCK_TIMEOUT must be a number of seconds from 0 to "
+                                 f"10000000, not {raw[:40]!r}") from None
         return FileLock(self.root / "lock", timeout=timeout, on_wait=on_wait)
 
     def sweep(self, rids: Iterable[str] = ()) -> list[Path]:
