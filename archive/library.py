@@ -39,8 +39,11 @@ class Archive:
         ArchiveNotFound: If there is no archive there and ``create`` is False.
     """
 
-    def __init__(self, root: Path | str | None = None, *, create: bool = False) -> None:
-        self.store = Store(Path(root) if root else default_archive(), create=create)
+    def __init__(self, root: Path | str | None = None, *, create: bool = False,
+                 lenient: bool = False) -> None:
+        # lenient: open despite a damaged archive.json (for verify, which reports it)
+        self.store = Store(Path(root) if root else default_archive(), create=create,
+                           lenient=lenient)
         self.root = self.store.root
         self.custody = CustodyLog(self.root / "custody.log")
         self._index: Any = None

@@ -90,8 +90,9 @@ class Ctx:
         self.archive_path = archive_path
         self._archive = None
 
-    def archive(self, *, create: bool = False) -> Any:
-        """The archive; with ``create``, a new one is made where none exists yet."""
+    def archive(self, *, create: bool = False, lenient: bool = False) -> Any:
+        """The archive; with ``create``, a new one is made where none exists yet; with
+        ``lenient``, opened despite a damaged archive.json (verify reports it)."""
         if self._archive is None:
             from ..library import Archive
             from ..paths import default_archive
@@ -101,7 +102,7 @@ class Ctx:
                 self._archive = Archive.init(root)
                 click.echo(f"created a new archive at {self._archive.root}", err=True)
             else:
-                self._archive = Archive(root)
+                self._archive = Archive(root, lenient=lenient)
         return self._archive
 
 

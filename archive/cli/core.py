@@ -225,7 +225,7 @@ def log(obj: Ctx, ref: str | None, as_json: bool) -> None:
 def verify(obj: Ctx, repair: bool) -> None:
     """Re-hash every original and check catalog, transcripts, index and custody log."""
     from .render import clean
-    a = obj.archive()
+    a = obj.archive(lenient=True)
     _, _, on_wait = _progress_callbacks(False)
     rep = a.verify(repair=repair, on_wait=on_wait)
     for line in rep.recovered:
@@ -234,7 +234,14 @@ def verify(obj: Ctx, repair: bool) -> None:
         click.echo(f"repaired: {clean(line)}")
     for line in rep.problems:
         click.echo(f"PROBLEM: {clean(line)}")
-    if rep.ok:
+    for line in rep.unverifiable:
+        click.echo(f"unverifiable: {clean(line)}")
+    if rep.ok and rep.unverifiable:
+        click.echo(f"unverifiable: {rep.checked} originals verified by SHA-256 and no damage "
+                   f"found, but {len(rep.unverifiable)} file(s) predate the custody log's "
+                   "digests, so changes to them cannot be seen; `archive verify --repair` "
+                   "records their digests now")
+    elif rep.ok:
         click.echo(f"ok: {rep.checked} originals verified by SHA-256; catalog, transcripts, "
                    "index and custody log agree")
     else:
