@@ -23,7 +23,8 @@ from typing import Any, Iterator
 
 from ..errors import (AmbiguousId, ArchiveCorrupt, ArchiveError, ArchiveReadOnly, DiskFull,
                      LockTimeout, RecordingNotFound, UsageError)
-from ..models import BadValue, Recording, Transcript, loads_strict
+from ..models import Recording, Transcript
+from ..validation import BadValue, loads_strict
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS recordings (

@@ -36,7 +36,8 @@ from ..errors import (ArchiveCorrupt, ArchiveNotFound, ArchiveReadOnly, Recordin
                      TranscriptCorrupt, UsageError)
 from .fsutil import (FileLock, atomic_write_text, fsync_dir, sweep_staging, sweep_temp_files,
                      translate_os_error)
-from ..models import BadValue, Recording, Transcript, loads_strict
+from ..models import Recording, Transcript
+from ..validation import BadValue, loads_strict
 
 FORMAT = 1
 MARKER = "archive.json"
