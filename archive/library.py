@@ -225,6 +225,9 @@ class Archive:
         n = parse_hit_number(ref)
         if n is not None:
             h = self.last_hit(n)
+            if not self.store.has(h.recording_id):  # a stale search: removed since
+                raise BadReference(f"hit {n} of the last search is a recording no longer in "
+                                   "the archive; run the search again")
             return h.recording_id, h.start, h.end
         prefix, start, end = parse_ref(ref)
         return self.resolve(prefix), start, end

@@ -16,6 +16,7 @@ from typing import Any, Sequence
 from ..errors import ArchiveError, BadReference, OutputRefused
 from ..evidence.fsutil import atomic_write_text
 from ..models import Citation, Hit, Transcript, Word
+from ..validation import loads_strict
 from ..paths import cache_dir
 from ..evidence.store import CustodyLog, Store
 
@@ -119,15 +120,47 @@ def last_hit(root: Path, n: int) -> Hit:
         BadReference: If there was no search or it had fewer hits.
     """
     try:
-        data = json.loads(last_search_path(root).read_text("utf-8"))
-    except (OSError, ValueError):
+        data = loads_strict(last_search_path(root).read_bytes())
+    except FileNotFoundError:
         raise BadReference("no previous search to refer to; run `archive search` first") \
             from None
+    except (OSError, ValueError):
+        data = None
+    if not isinstance(data, list):
+        raise BadReference("the last search's saved hits are damaged; run the search again")
     if not 1 <= n <= len(data):
         raise BadReference(f"hit {n} is not in the last search (it had {len(data)} hits)")
-    d = data[n - 1]
-    d["differences"] = tuple(tuple(p) for p in d.get("differences", ()))
-    return Hit(**d)
+    try:
+        return _saved_hit(data[n - 1])
+    except (ValueError, TypeError, KeyError):
+        raise BadReference(f"hit {n} of the last search is damaged; run the search again") \
+            from None
+
+
+def _saved_hit(d: Any) -> Hit:
+    """A hit as :func:`remember_hits` saved it, every field checked (the file is the user's
+    and may be stale, edited or damaged)."""
+    import math
+    if not isinstance(d, dict):
+        raise ValueError("not an object")
+    known = set(Hit.__dataclass_fields__)
+    d = {k: v for k, v in d.items() if k in known}
+    rid = d.get("recording_id")
+    if not (isinstance(rid, str) and len(rid) == 64
+            and all(c in "0123456789abcdef" for c in rid)):
+        raise ValueError("bad recording id")
+    for k in ("start", "end"):
+        v = d.get(k)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+                or not 0 <= v <= 1e7:
+            raise ValueError(f"bad {k}")
+    if d["end"] < d["start"]:
+        raise ValueError("ends before it starts")
+    d["differences"] = tuple((str(a), str(b)) for a, b in d.get("differences", ()))
+    h = Hit(**d)
+    if not isinstance(h.title, str) or not isinstance(h.text, str):
+        raise ValueError("bad text")
+    return h
 
 
 # ------------------------------------------------------------------ citations

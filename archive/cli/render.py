@@ -21,8 +21,8 @@ from ..timecode import hms, mss
 
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-_]?)")
 # C0/C1 controls, and Unicode bidi overrides that could make a quote read backwards.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+                      r"\u2028\u2029]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
@@ -51,8 +51,15 @@ def safe_json(obj: Any) -> str:
     always escapes, DEL, C1 controls (``\\x9b`` is a one-byte CSI) and bidi overrides are
     written as ``\\uXXXX`` escapes. The data is unchanged for any JSON reader."""
     import json
-    text = json.dumps(obj, ensure_ascii=False, indent=2)
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+    from ..errors import ArchiveCorrupt
+    from ..text import escape_json_unsafe
+    try:
+        text = json.dumps(obj, ensure_ascii=False, indent=2, allow_nan=False)
+    except ValueError:
+        raise ArchiveCorrupt("refusing to print NaN or Infinity as JSON; run `archive verify`") \
+            from None
+    return escape_json_unsafe(text)
 
 
 def recordings_table(recs: Sequence[Recording],
@@ -65,7 +72,7 @@ def recordings_table(recs: Sequence[Recording],
         if r.recorded and r.recorded_inferred:
             date, inferred = "~" + date, True
         n = (speakers or {}).get(r.id)
-        rows.append([r.short_id, Text(clean(r.title)), Text(date), mss(r.duration),
+        rows.append([Text(clean(r.short_id)), Text(clean(r.title)), Text(date), mss(r.duration),
                      Text(clean(r.language or "")), str(n) if n else "",
                      Text(clean(", ".join(r.tags))), Text(clean(r.source or ""))])
     cols = [("id", dict(no_wrap=True, style="cyan")),
@@ -94,7 +101,7 @@ def transcript_view(t: Transcript, *, translation: Transcript | None = None) -> 
     r = t.recording
     head = Text()
     head.append(clean(r.title), style="bold")
-    head.append(f"  {r.short_id}  rev {t.revision}  {clean(t.language or '?')}  "
+    head.append(f"  {clean(r.short_id)}  rev {t.revision}  {clean(t.language or '?')}  "
                 f"{mss(r.duration)}", style="dim")
     lines: list[Any] = [head]
     tr_segs = translation.segments if translation else ()
@@ -117,7 +124,7 @@ def transcript_view(t: Transcript, *, translation: Transcript | None = None) -> 
         else:
             line.append(clean(s.text.strip()), style=style_seg or None)
         if s.flags:
-            line.append(f"  ⚠ suspect: {', '.join(s.flags)}", style="bold red")
+            line.append(f"  ⚠ suspect: {clean(', '.join(s.flags))}", style="bold red")
         lines.append(line)
         if tr_segs:
             en = " ".join(x.text.strip() for x in tr_segs
@@ -141,7 +148,7 @@ def hits_table(hits: Sequence[Hit], *, quote: bool = False) -> Table:
     t.add_column("match" if quote else "score", justify="right", no_wrap=True)
     for n, h in enumerate(hits, 1):
         rec = Text(clean(h.title))
-        rec.append(f"\n{h.short_id}", style="cyan")
+        rec.append(f"\n{clean(h.short_id)}", style="cyan")
         snippet = Text()
         if h.before:
             snippet.append("…" + clean(h.before) + " ", style="dim")
@@ -168,7 +175,7 @@ def speakers_table(t: Transcript) -> Table:
     for sp in t.speakers:
         sample = next((s.text.strip() for s in t.segments
                        if s.speaker == sp.label and len(s.words) >= 4), "")
-        tab.add_row(sp.label, Text(clean(sp.name or "")), mss(sp.talk_time), str(sp.turns),
+        tab.add_row(Text(clean(sp.label)), Text(clean(sp.name or "")), mss(sp.talk_time), str(sp.turns),
                     Text(clean(sample[:80])))
     return tab
 
@@ -179,7 +186,7 @@ def matches_table(rows: Iterable[tuple[Recording, Speaker, float]]) -> Table:
     for col in ("recording", "title", "speaker", "similarity"):
         tab.add_column(col)
     for rec, sp, score in rows:
-        tab.add_row(Text(rec.short_id, style="cyan"), Text(clean(rec.title)),
+        tab.add_row(Text(clean(rec.short_id), style="cyan"), Text(clean(rec.title)),
                     Text(clean(sp.display)), f"{score:.3f}")
     return tab
 
@@ -192,7 +199,7 @@ def citation_text(c: Citation, fmt: str = "text") -> str:
            if c.verified else "not verified by ear")
     words, title = clean(c.words), clean(c.title)
     if fmt == "markdown":
-        out = [f"> “{words}”", ">", f"> — **{who}**, *{title}*, [{span}]({c.url})", "",
+        out = [f"> “{words}”", ">", f"> — **{who}**, *{title}*, [{span}]({clean(c.url)})", "",
                f"- recording SHA-256: `{c.recording_id}`",
                f"- transcript revision: {c.revision} ({ver})"]
         if c.recorded:
@@ -200,17 +207,17 @@ def citation_text(c: Citation, fmt: str = "text") -> str:
         if c.translation:
             out.append(f"- English: “{clean(c.translation)}”")
         if c.clip_path:
-            out.append(f"- clip: `{c.clip_path}` (SHA-256 `{c.clip_sha256}`)")
+            out.append(f"- clip: `{clean(c.clip_path)}` (SHA-256 `{c.clip_sha256}`)")
         return "\n".join(out) + "\n"
     out = [f"“{words}”", f"  — {who}, “{title}”, {span}",
            f"  recording SHA-256 {c.recording_id}", f"  transcript revision {c.revision}; {ver}",
-           f"  {c.url}"]
+           f"  {clean(c.url)}"]
     if c.recorded:
         out.insert(3, f"  recorded {clean(c.recorded)}")
     if c.translation:
         out.append(f"  English: “{clean(c.translation)}”")
     if c.clip_path:
-        out.append(f"  clip {c.clip_path} (SHA-256 {c.clip_sha256})")
+        out.append(f"  clip {clean(c.clip_path)} (SHA-256 {c.clip_sha256})")
     return "\n".join(out) + "\n"
 
 
@@ -221,8 +228,11 @@ def events_table(events: Sequence[dict[str, Any]]) -> Table:
         tab.add_column(col, overflow="fold")
     for e in events:
         det = ", ".join(f"{k}={clean(v)}" for k, v in (e.get("details") or {}).items())
-        tab.add_row(str(e.get("seq")), clean(e.get("time")), clean(e.get("user")),
-                    clean(e.get("event")), clean((e.get("recording") or "")[:10]), Text(det))
+        # every cell a Text: a plain str cell is parsed as markup (a user named "[/]" would
+        # crash the table, "[link=…]" would emit a hyperlink)
+        tab.add_row(*(Text(clean(x)) for x in (
+            e.get("seq"), e.get("time"), e.get("user"), e.get("event"),
+            str(e.get("recording") or "")[:10])), Text(det))
     return tab
 
 
@@ -250,7 +260,7 @@ def history_tables(revs: Sequence[Any], marks: Sequence[Any],
         tab.add_column(col, overflow="fold")
     for r in revs:
         tab.add_row(f"{r.revision}{' *' if r.current else ''}", Text(clean(r.author)),
-                    clean(r.created), "—" if r.revision == 1 else str(r.words_changed),
+                    Text(clean(r.created)), "—" if r.revision == 1 else str(r.words_changed),
                     "—" if r.revision == 1 else str(r.speakers_changed),
                     Text(clean(r.note or ("machine transcript" if r.author == "machine"
                                           else ""))))
@@ -260,7 +270,7 @@ def history_tables(revs: Sequence[Any], marks: Sequence[Any],
         for col in ("span", "revision", "by", "at", "note"):
             vt.add_column(col, overflow="fold")
         for m in marks:
-            vt.add_row(span(m.start, m.end), str(m.revision), Text(clean(m.by)), clean(m.at),
+            vt.add_row(span(m.start, m.end), str(m.revision), Text(clean(m.by)), Text(clean(m.at)),
                        Text(clean(m.note or "")))
         tables.append(vt)
     return tables

@@ -37,7 +37,7 @@ from ..errors import (ArchiveCorrupt, ArchiveNotFound, ArchiveReadOnly, Recordin
 from .fsutil import (FileLock, atomic_write_text, fsync_dir, sweep_staging, sweep_temp_files,
                      translate_os_error)
 from ..models import Recording, Transcript
-from ..validation import BadValue, loads_strict
+from ..validation import BadValue, check_transcript_json, loads_strict
 
 FORMAT = 1
 MARKER = "archive.json"
@@ -247,9 +247,17 @@ class Store(Catalog):
         """A transcript (or translation) exactly as it is written to disk.
 
         Raises:
-            TypeError, ValueError: If it holds a value JSON cannot represent.
+            TranscriptCorrupt: If the text would not read back (NaN, Infinity, a backwards
+                time...): nothing is written that the readers would refuse.
         """
-        return dumps_pretty(t.to_json()) + "\n"
+        text = dumps_pretty(t.to_json()) + "\n"
+        try:
+            check_transcript_json(loads_strict(text))
+        except ValueError as e:
+            raise TranscriptCorrupt(f"refusing to write the transcript of "
+                                    f"{t.recording.short_id}: it would not read back "
+                                    f"({str(e)[:100]})") from None
+        return text
 
     def write_transcript(self, t: Transcript, text: str | None = None) -> None:
         """Write a revision to history and make it current, both atomically.
