@@ -133,3 +133,12 @@ class InsideArchive(InputError):
 
 class OutOfMemory(ArchiveError):
     """There was not enough memory to process one file; nothing was written."""
+
+
+# issue 11 (guard): hostile output paths, archive tampering and parsers
+class OutputRefused(UsageError):
+    """An output path would overwrite the archive's own files, or cannot be written."""
+
+
+class ArchiveTampered(ArchiveCorrupt):
+    """A file of the archive does not match the digest the custody log recorded for it."""

@@ -20,7 +20,7 @@ from .citing.export import export as render_export
 from .models import Citation, Hit, Recording, Transcript
 from .paths import default_archive
 from .evidence.store import CustodyLog, Store
-from .timecode import parse_ref
+from .timecode import parse_hit_number, parse_ref
 
 if TYPE_CHECKING:
     from .editing.corrections import EditResult, Mark, RevisionInfo
@@ -39,8 +39,11 @@ class Archive:
         ArchiveNotFound: If there is no archive there and ``create`` is False.
     """
 
-    def __init__(self, root: Path | str | None = None, *, create: bool = False) -> None:
-        self.store = Store(Path(root) if root else default_archive(), create=create)
+    def __init__(self, root: Path | str | None = None, *, create: bool = False,
+                 lenient: bool = False) -> None:
+        # lenient: open despite a damaged archive.json (for verify, which reports it)
+        self.store = Store(Path(root) if root else default_archive(), create=create,
+                           lenient=lenient)
         self.root = self.store.root
         self.custody = CustodyLog(self.root / "custody.log")
         self._index: Any = None
@@ -157,6 +160,16 @@ class Archive:
         """A transcript rendered as txt, srt, vtt, json or rttm."""
         return render_export(self.transcript(ref, revision=revision), fmt)
 
+    def write_output(self, path: Path | str, data: bytes) -> Path:
+        """Write an output file the user asked for (an export), never over the archive's
+        own files; returns the path really written. See :mod:`archive.evidence.outputs`.
+
+        Raises:
+            OutputRefused: If the path is inside the archive (outside ``clips/``).
+        """
+        from .evidence.outputs import write_output
+        return write_output(path, data, self.root)
+
     def log(self, ref: str | None = None) -> list[dict[str, Any]]:
         """Custody events, for one recording or the whole archive."""
         rid = self.resolve(ref) if ref else None
@@ -227,8 +240,12 @@ class Archive:
     # ------------------------------------------------------------ cite (citing.py)
     def span_for(self, ref: str) -> tuple[str, float, float]:
         """(full id, start, end) for a hit number or ``ID@START-END``."""
-        if ref.isdigit():
-            h = self.last_hit(int(ref))
+        n = parse_hit_number(ref)
+        if n is not None:
+            h = self.last_hit(n)
+            if not self.store.has(h.recording_id):  # a stale search: removed since
+                raise BadReference(f"hit {n} of the last search is a recording no longer in "
+                                   "the archive; run the search again")
             return h.recording_id, h.start, h.end
         prefix, start, end = parse_ref(ref)
         return self.resolve(prefix), start, end

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Mapping
 
-#: Version of the on-disk transcript format.
-TRANSCRIPT_FORMAT = 1
+# The on-disk transcript format's version is defined beside the checks of its files.
+from .validation import TRANSCRIPT_FORMAT, check_recording_json, check_transcript_json
 
 #: Segment flags that mark text as probably invented by the model.
 HALLUCINATION_FLAGS = ("no_speech", "compression", "repetition", "low_logprob")
@@ -237,6 +237,7 @@ class Recording:
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> "Recording":
+        check_recording_json(d)
         d = dict(d)
         d["tags"] = tuple(d.get("tags", ()))
         d["container_tags"] = dict(d.get("container_tags", {}))
@@ -325,6 +326,7 @@ class Transcript:
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> "Transcript":
+        check_transcript_json(d)
         return cls(
             recording=Recording.from_json(d["recording"]),
             revision=int(d["revision"]),
@@ -435,3 +437,4 @@ class Citation:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+

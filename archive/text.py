@@ -54,8 +54,8 @@ def _possessive(t: str) -> str:
 # ------------------------------------------------------------------ safe to show
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-_]?)")
 # C0/C1 controls, and Unicode bidi overrides that could make a quote read backwards.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+                      r"\u2028\u2029]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
@@ -84,5 +84,44 @@ def safe_json(obj: Any) -> str:
     always escapes, DEL, C1 controls (``\\x9b`` is a one-byte CSI) and bidi overrides are
     written as ``\\uXXXX`` escapes. The data is unchanged for any JSON reader."""
     import json
-    text = json.dumps(obj, ensure_ascii=False, indent=2)
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+    from .errors import ArchiveCorrupt
+    try:
+        text = json.dumps(obj, ensure_ascii=False, indent=2, allow_nan=False)
+    except ValueError:
+        raise ArchiveCorrupt("refusing to print NaN or Infinity as JSON; run `archive verify`") \
+            from None
+    return escape_json_unsafe(text)
+# --------------------------------------------------------------------------- neutral text
+# Text from a transcript, a user or a file name, made safe to put on one line of a file
+# another program reads (exports) or to keep as a name. The terminal has its own, stricter
+# cleaning (:func:`clean`), which also strips escape sequences.
+
+#: Bidirectional embeddings, overrides, isolates and marks: they can make a quote or a name
+#: read in another order than it is stored (U+202E "right-to-left override").
+BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: C0 and C1 controls (line breaks included), DEL, and the Unicode line/paragraph separators.
+CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u0085]")
+#: What a JSON reader keeps but a terminal or editor may act on: DEL, C1, bidi, surrogates.
+JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029"
+                         "\ud800-\udfff]")
+
+
+def strip_bidi(text: str) -> str:
+    """``text`` without bidirectional control characters."""
+    return BIDI.sub("", text)
+
+
+def one_line(text: object) -> str:
+    """``text`` on one line: controls and line breaks become single spaces, bidi controls
+    are removed, and runs of blanks are collapsed; ``None`` gives ``""``."""
+    if text is None:
+        return ""
+    s = BIDI.sub("", str(text))
+    return " ".join(CONTROLS.sub(" ", s).split())
+
+
+def escape_json_unsafe(json_text: str) -> str:
+    """JSON text with :data:`JSON_UNSAFE` characters written as ``\\uXXXX`` escapes (only
+    ever inside strings, where they are the same value for any JSON reader)."""
+    return JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json_text)

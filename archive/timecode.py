@@ -6,7 +6,13 @@ import re
 
 from .errors import BadReference
 
-_TIME = re.compile(r"^(?:(\d+):)?(?:(\d+):)?(\d+(?:\.\d*)?)$")
+# ASCII digits only: str.isdigit() and \d also take "²" or "٣", which int() refuses or
+# reads as another number than the one the user sees.
+_TIME = re.compile(r"^(?:([0-9]{1,9}):)?(?:([0-9]{1,9}):)?([0-9]{1,12}(?:\.[0-9]{0,9})?)$",
+                   re.ASCII)
+
+#: Longest time accepted in a reference, seconds (about 115 days).
+MAX_SECONDS = 1e7
 
 
 def parse_time(text: str) -> float:
@@ -17,15 +23,34 @@ def parse_time(text: str) -> float:
     """
     m = _TIME.match(text.strip())
     if not m:
-        raise BadReference(f"not a time: {text!r} (use seconds, mm:ss.s or hh:mm:ss.s)")
+        raise BadReference(f"not a time: {text[:40]!r} (use seconds, mm:ss.s or hh:mm:ss.s)")
     a, b, s = m.groups()
     parts = [int(x) for x in (a, b) if x is not None]
     secs = float(s)
     if len(parts) == 2:
-        return parts[0] * 3600 + parts[1] * 60 + secs
-    if len(parts) == 1:
-        return parts[0] * 60 + secs
+        secs += parts[0] * 3600 + parts[1] * 60
+    elif len(parts) == 1:
+        secs += parts[0] * 60
+    if secs > MAX_SECONDS:
+        raise BadReference(f"time too large: {text.strip()[:40]!r} (at most {MAX_SECONDS:g} s)")
     return secs
+
+
+def parse_hit_number(text: str) -> int | None:
+    """The hit number ``text`` stands for (``"3"`` → 3), or None if it is not one.
+
+    Raises:
+        BadReference: For digits that are not plain ASCII (``²``) or a number too long to be
+            a hit number.
+    """
+    t = text.strip()
+    if not t.isdigit():
+        return None
+    if not t.isascii():
+        raise BadReference(f"not a hit number: {text!r} (use the digits 0-9)")
+    if len(t) > 6:
+        raise BadReference(f"hit {t[:12]}… is not in the last search")
+    return int(t)
 
 
 def parse_span(text: str) -> tuple[float, float]:
@@ -35,11 +60,11 @@ def parse_span(text: str) -> tuple[float, float]:
         BadReference: If either side is not a time or END is not after START.
     """
     if "-" not in text:
-        raise BadReference(f"not a span: {text!r} (use START-END, e.g. 1:12.4-1:16.1)")
+        raise BadReference(f"not a span: {text[:80]!r} (use START-END, e.g. 1:12.4-1:16.1)")
     a, b = text.split("-", 1)
     start, end = parse_time(a), parse_time(b)
     if end <= start:
-        raise BadReference(f"span ends before it starts: {text!r}")
+        raise BadReference(f"span ends before it starts: {text[:80]!r}")
     return start, end
 
 
@@ -50,10 +75,10 @@ def parse_ref(text: str) -> tuple[str, float, float]:
         BadReference: If the reference is malformed.
     """
     if "@" not in text:
-        raise BadReference(f"not a reference: {text!r} (use ID@START-END or a hit number)")
+        raise BadReference(f"not a reference: {text[:80]!r} (use ID@START-END or a hit number)")
     rid, span = text.split("@", 1)
-    if not re.fullmatch(r"[0-9a-fA-F]{4,64}", rid):
-        raise BadReference(f"not a recording id: {rid!r}")
+    if not re.fullmatch(r"[0-9a-fA-F]{4,64}", rid, re.ASCII):
+        raise BadReference(f"not a recording id: {rid[:80]!r}")
     start, end = parse_span(span)
     return rid.lower(), start, end
 

@@ -13,9 +13,10 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..errors import ArchiveError, BadReference
+from ..errors import ArchiveError, BadReference, OutputRefused
 from ..evidence.fsutil import atomic_write_text
 from ..models import Citation, Hit, Transcript, Word
+from ..validation import loads_strict
 from ..paths import cache_dir
 from ..evidence.store import CustodyLog, Store
 from ..text import clean, safe_json
@@ -121,15 +122,47 @@ def last_hit(root: Path, n: int) -> Hit:
         BadReference: If there was no search or it had fewer hits.
     """
     try:
-        data = json.loads(last_search_path(root).read_text("utf-8"))
-    except (OSError, ValueError):
+        data = loads_strict(last_search_path(root).read_bytes())
+    except FileNotFoundError:
         raise BadReference("no previous search to refer to; run `archive search` first") \
             from None
+    except (OSError, ValueError):
+        data = None
+    if not isinstance(data, list):
+        raise BadReference("the last search's saved hits are damaged; run the search again")
     if not 1 <= n <= len(data):
         raise BadReference(f"hit {n} is not in the last search (it had {len(data)} hits)")
-    d = data[n - 1]
-    d["differences"] = tuple(tuple(p) for p in d.get("differences", ()))
-    return Hit(**d)
+    try:
+        return _saved_hit(data[n - 1])
+    except (ValueError, TypeError, KeyError):
+        raise BadReference(f"hit {n} of the last search is damaged; run the search again") \
+            from None
+
+
+def _saved_hit(d: Any) -> Hit:
+    """A hit as :func:`remember_hits` saved it, every field checked (the file is the user's
+    and may be stale, edited or damaged)."""
+    import math
+    if not isinstance(d, dict):
+        raise ValueError("not an object")
+    known = set(Hit.__dataclass_fields__)
+    d = {k: v for k, v in d.items() if k in known}
+    rid = d.get("recording_id")
+    if not (isinstance(rid, str) and len(rid) == 64
+            and all(c in "0123456789abcdef" for c in rid)):
+        raise ValueError("bad recording id")
+    for k in ("start", "end"):
+        v = d.get(k)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+                or not 0 <= v <= 1e7:
+            raise ValueError(f"bad {k}")
+    if d["end"] < d["start"]:
+        raise ValueError("ends before it starts")
+    d["differences"] = tuple((str(a), str(b)) for a, b in d.get("differences", ()))
+    h = Hit(**d)
+    if not isinstance(h.title, str) or not isinstance(h.text, str):
+        raise ValueError("bad text")
+    return h
 
 
 # ------------------------------------------------------------------ citations
@@ -192,18 +225,32 @@ def clip(store: Store, custody: CustodyLog, c: Citation, *, padding: float = 1.0
     """
     from dataclasses import replace as dc_replace
 
-    from .clips import export_clip, write_manifest
+    from ..evidence.outputs import check_output, inside, write_into
+    from .clips import export_clip, manifest_path, write_manifest
     rec = store.get(c.recording_id)
+    name = f"{rec.short_id}_{c.start:08.1f}-{c.end:08.1f}.{fmt}".replace(" ", "0")
     if dest is None:
         store.clips_dir.mkdir(exist_ok=True)
-        dest = store.clips_dir / (
-            f"{rec.short_id}_{c.start:08.1f}-{c.end:08.1f}.{fmt}".replace(" ", "0"))
-    res = export_clip(store.original_path(rec), c.start, c.end, Path(dest),
-                      padding=padding, fmt=fmt,
-                      metadata={"title": rec.title, "comment": f"archive {rec.id}"})
-    write_manifest(res, parent_sha256=rec.id, recording_title=rec.title, quote=c.words,
-                   speaker=c.speaker, revision=c.revision)
-    if store.root in Path(res.path).resolve().parents:
+        dest = store.clips_dir / name
+    # Never over the archive's own files; a symbolic link is followed, not replaced.
+    target = check_output(Path(dest), store.root)
+    cut = dict(padding=padding, fmt=fmt,
+               metadata={"title": rec.title, "comment": f"archive {rec.id}"})
+    if target.special:  # /dev/null, a FIFO...: written into, with no manifest beside it
+        import tempfile
+        with tempfile.TemporaryDirectory(prefix="archive-clip-") as tmp:
+            res = export_clip(store.original_path(rec), c.start, c.end, Path(tmp) / name, **cut)
+            write_into(target.path, res.path.read_bytes())
+        res = dc_replace(res, path=target.path)
+    else:
+        side = check_output(manifest_path(target.path), store.root)
+        if side.special or side.path != manifest_path(target.path):
+            raise OutputRefused(f"{manifest_path(target.path)} exists and is not a regular "
+                                "file; it would be the clip's manifest: choose another path")
+        res = export_clip(store.original_path(rec), c.start, c.end, target.path, **cut)
+        write_manifest(res, parent_sha256=rec.id, recording_title=rec.title, quote=c.words,
+                       speaker=c.speaker, revision=c.revision)
+    if inside(target.path, store.root):
         with store.write_lock():
             custody.append("clip", rec.id, start=res.start, end=res.end,
                            clip=str(Path(res.path).name), sha256=res.sha256)
@@ -221,7 +268,7 @@ def citation_text(c: Citation, fmt: str = "text") -> str:
            if c.verified else "not verified by ear")
     words, title = clean(c.words), clean(c.title)
     if fmt == "markdown":
-        out = [f"> “{words}”", ">", f"> — **{who}**, *{title}*, [{span}]({c.url})", "",
+        out = [f"> “{words}”", ">", f"> — **{who}**, *{title}*, [{span}]({clean(c.url)})", "",
                f"- recording SHA-256: `{c.recording_id}`",
                f"- transcript revision: {c.revision} ({ver})"]
         if c.recorded:
@@ -229,15 +276,15 @@ def citation_text(c: Citation, fmt: str = "text") -> str:
         if c.translation:
             out.append(f"- English: “{clean(c.translation)}”")
         if c.clip_path:
-            out.append(f"- clip: `{c.clip_path}` (SHA-256 `{c.clip_sha256}`)")
+            out.append(f"- clip: `{clean(c.clip_path)}` (SHA-256 `{c.clip_sha256}`)")
         return "\n".join(out) + "\n"
     out = [f"“{words}”", f"  — {who}, “{title}”, {span}",
            f"  recording SHA-256 {c.recording_id}", f"  transcript revision {c.revision}; {ver}",
-           f"  {c.url}"]
+           f"  {clean(c.url)}"]
     if c.recorded:
         out.insert(3, f"  recorded {clean(c.recorded)}")
     if c.translation:
         out.append(f"  English: “{clean(c.translation)}”")
     if c.clip_path:
-        out.append(f"  clip {c.clip_path} (SHA-256 {c.clip_sha256})")
+        out.append(f"  clip {clean(c.clip_path)} (SHA-256 {c.clip_sha256})")
     return "\n".join(out) + "\n"

@@ -1,37 +1,60 @@
-"""Transcript export formats: txt, srt, vtt, json and rttm. Pure text, no I/O."""
+"""Transcript export formats: txt, srt, vtt, json and rttm. Pure text, no I/O.
+
+Names, titles and words come from people and from files, so each format escapes them its
+own way on the way out (and every value goes through :func:`archive.text.one_line` first:
+no control character, line break or bidi override reaches an export):
+
+* txt: one line per segment; a title cannot add a header line, nor a word a segment line.
+* srt: one text line per cue, so a cue cannot end early or forge another one.
+* vtt: ``&``, ``<`` and ``>`` as character references in cue text and in the ``<v name>``
+  voice annotation (so ``-->`` and ``>`` cannot end a cue or a tag).
+* json: NaN and Infinity are refused; DEL, C1 and bidi characters inside strings are
+  written as ``\\uXXXX`` escapes (the same values for any JSON reader).
+* rttm: each field is one token (blanks in a name become ``_``).
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Callable
 
-from ..models import Transcript
+from ..errors import TranscriptCorrupt
 from ..evidence.store import dumps_pretty
+from ..models import Transcript
+from ..text import escape_json_unsafe, one_line
 from ..timecode import mss, srt_time, vtt_time
 
 FORMATS = ("txt", "srt", "vtt", "json", "rttm")
 
 
-def _name(t: Transcript, label: str | None) -> str | None:
-    return t.speaker_name(label)
+def _name(t: Transcript, label: str | None) -> str:
+    return one_line(t.speaker_name(label))
 
 
 def to_txt(t: Transcript) -> str:
     """Plain text, one line per segment: ``[mm:ss.s] Speaker: text``."""
     r = t.recording
-    lines = [f"# {r.title}", f"# id {r.id}", f"# revision {t.revision}, language {t.language}",
-             ""]
+    lines = [f"# {one_line(r.title)}", f"# id {one_line(r.id)}",
+             f"# revision {t.revision}, language {one_line(t.language) or None}", ""]
     for s in t.segments:
         who = _name(t, s.speaker)
-        flag = f" [suspect: {', '.join(s.flags)}]" if s.flags else ""
-        lines.append(f"[{mss(s.start)}] {who + ': ' if who else ''}{s.text.strip()}{flag}")
+        flags = ", ".join(one_line(f) for f in s.flags)
+        flag = f" [suspect: {flags}]" if s.flags else ""
+        lines.append(f"[{mss(s.start)}] {who + ': ' if who else ''}{one_line(s.text)}{flag}")
     return "\n".join(lines) + "\n"
 
 
+def vtt_escape(text: str) -> str:
+    """Text for a WebVTT cue or voice annotation: ``&``, ``<``, ``>`` as references."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _cue_text(t: Transcript, label: str | None, text: str, vtt: bool) -> str:
-    who = _name(t, label)
-    if not who:
-        return text.strip()
-    return f"<v {who}>{text.strip()}" if vtt else f"[{who}] {text.strip()}"
+    who, text = _name(t, label), one_line(text)
+    if vtt:
+        text = vtt_escape(text)
+        return f"<v {vtt_escape(who)}>{text}" if who else text
+    return f"[{who}] {text}" if who else text
 
 
 def to_srt(t: Transcript) -> str:
@@ -53,11 +76,24 @@ def to_vtt(t: Transcript) -> str:
 
 
 def to_json(t: Transcript) -> str:
-    """The transcript as stored, with speaker names resolved on each segment."""
+    """The transcript as stored, with speaker names resolved on each segment.
+
+    Raises:
+        TranscriptCorrupt: If it holds a value JSON cannot represent (NaN, Infinity).
+    """
     d = t.to_json()
     for seg in d["segments"]:
-        seg["speaker_name"] = _name(t, seg.get("speaker"))
-    return dumps_pretty(d) + "\n"
+        seg["speaker_name"] = t.speaker_name(seg.get("speaker"))
+    try:
+        json.dumps(d, allow_nan=False)
+    except ValueError:
+        raise TranscriptCorrupt(f"{t.recording.short_id}: the transcript holds a number JSON "
+                                "cannot represent (NaN or Infinity)") from None
+    return escape_json_unsafe(dumps_pretty(d)) + "\n"
+
+
+def _token(text: str) -> str:
+    return "_".join(one_line(text).split())
 
 
 def to_rttm(t: Transcript) -> str:
@@ -73,8 +109,9 @@ def to_rttm(t: Transcript) -> str:
         else:
             turns.append([s.start, s.end, s.speaker])
     for start, end, label in turns:
-        who = (_name(t, label) or label).replace(" ", "_")
-        lines.append(f"SPEAKER {rid} 1 {start:.3f} {end - start:.3f} <NA> <NA> {who} <NA> <NA>")
+        who = _token(t.speaker_name(label) or "") or _token(label) or "unknown"
+        lines.append(f"SPEAKER {_token(rid)} 1 {start:.3f} {end - start:.3f} <NA> <NA> {who} "
+                     "<NA> <NA>")
     return "\n".join(lines) + ("\n" if lines else "")
 
 

@@ -43,7 +43,28 @@ def note_interrupted(archive: Any) -> None:
 
 
 class ArchiveGroup(click.Group):
-    """A click group that turns ArchiveError (and interruptions) into clean exits."""
+    """A click group that turns ArchiveError (and interruptions) into clean exits, and
+    click's own usage errors (bad option values, unknown commands) into the same one line
+    instead of its multi-line usage text."""
+
+    def main(self, args: Any = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.NoArgsIsHelpError as e:  # bare `archive`: the help text
+            e.show()
+            sys.exit(e.exit_code)
+        except click.UsageError as e:
+            where = f"; see `{e.ctx.command_path} --help`" if e.ctx is not None else ""
+            fail(f"{e.format_message().rstrip('. ')}{where}", e.exit_code)
+        except click.ClickException as e:
+            fail(e.format_message(), e.exit_code)
+        except click.Abort:
+            fail("aborted; nothing was changed", 1)
+        sys.exit(rv if isinstance(rv, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -69,8 +90,9 @@ class Ctx:
         self.archive_path = archive_path
         self._archive = None
 
-    def archive(self, *, create: bool = False) -> Any:
-        """The archive; with ``create``, a new one is made where none exists yet."""
+    def archive(self, *, create: bool = False, lenient: bool = False) -> Any:
+        """The archive; with ``create``, a new one is made where none exists yet; with
+        ``lenient``, opened despite a damaged archive.json (verify reports it)."""
         if self._archive is None:
             from ..library import Archive
             from ..paths import default_archive
@@ -80,7 +102,7 @@ class Ctx:
                 self._archive = Archive.init(root)
                 click.echo(f"created a new archive at {self._archive.root}", err=True)
             else:
-                self._archive = Archive(root)
+                self._archive = Archive(root, lenient=lenient)
         return self._archive
 
 

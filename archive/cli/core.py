@@ -215,16 +215,18 @@ def show(obj: Ctx, ref: str, revision: int | None, translation: bool) -> None:
 @click.argument("ref")
 @click.option("--format", "fmt", type=click.Choice(["txt", "srt", "vtt", "json", "rttm"]),
               default="txt", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write to a file (`-`: standard output); never inside the archive.")
 @click.option("--revision", type=int, help="Export an older revision.")
 @pass_ctx
 def export(obj: Ctx, ref: str, fmt: str, output: str | None, revision: int | None) -> None:
     """Export a transcript as txt, srt, vtt, json or rttm."""
-    text = obj.archive().export(ref, fmt, revision=revision)
-    if output:
-        from ..evidence.fsutil import atomic_write_text
-        atomic_write_text(Path(output), text)
-        click.echo(f"wrote {output}", err=True)
+    a = obj.archive()
+    text = a.export(ref, fmt, revision=revision)
+    if output and output != "-":  # `-o -` is stdout
+        from .render import clean
+        where = a.write_output(Path(output), text.encode("utf-8"))
+        click.echo(f"wrote {clean(where)}", err=True)
     else:
         if sys.stdout.isatty():  # text typed by people may hold escape sequences
             from .render import clean_block
@@ -254,7 +256,7 @@ def log(obj: Ctx, ref: str | None, as_json: bool) -> None:
 def verify(obj: Ctx, repair: bool) -> None:
     """Re-hash every original and check catalog, transcripts, index and custody log."""
     from .render import clean
-    a = obj.archive()
+    a = obj.archive(lenient=True)
     _, _, on_wait = _progress_callbacks(False)
     rep = a.verify(repair=repair, on_wait=on_wait)
     for line in rep.recovered:
@@ -263,7 +265,14 @@ def verify(obj: Ctx, repair: bool) -> None:
         click.echo(f"repaired: {clean(line)}")
     for line in rep.problems:
         click.echo(f"PROBLEM: {clean(line)}")
-    if rep.ok:
+    for line in rep.unverifiable:
+        click.echo(f"unverifiable: {clean(line)}")
+    if rep.ok and rep.unverifiable:
+        click.echo(f"unverifiable: {rep.checked} originals verified by SHA-256 and no damage "
+                   f"found, but {len(rep.unverifiable)} file(s) predate the custody log's "
+                   "digests, so changes to them cannot be seen; `archive verify --repair` "
+                   "records their digests now")
+    elif rep.ok:
         click.echo(f"ok: {rep.checked} originals verified by SHA-256; catalog, transcripts, "
                    "index and custody log agree")
     else:

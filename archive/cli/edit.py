@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import subprocess
@@ -95,9 +94,9 @@ def history(obj: Ctx, ref: str, show_diff: bool, as_json: bool) -> None:
     revs = a.history(ref)
     marks = a.marks(ref)
     if as_json:
-        click.echo(json.dumps({"revisions": [asdict(r) for r in revs],
-                               "verified": [asdict(m) for m in marks]},
-                              ensure_ascii=False, indent=2))
+        from .render import safe_json  # C1 and bidi controls escaped, never raw
+        click.echo(safe_json({"revisions": [asdict(r) for r in revs],
+                              "verified": [asdict(m) for m in marks]}))
         return
     from .render import diff_text, history_tables
     con = out_console()
@@ -211,7 +210,8 @@ def vocab_list(obj: Ctx, as_json: bool) -> None:
     from .render import clean
     terms: list[Any] = obj.archive().vocabulary()
     if as_json:
-        click.echo(json.dumps(terms, ensure_ascii=False))
+        from .render import safe_json
+        click.echo(safe_json(terms))
     elif not terms:
         click.echo("the vocabulary is empty; add names with `archive vocab add NAME...`")
     else:

@@ -30,7 +30,7 @@ def recordings_table(recs: Sequence[Recording],
         if r.recorded and r.recorded_inferred:
             date, inferred = "~" + date, True
         n = (speakers or {}).get(r.id)
-        rows.append([r.short_id, Text(clean(r.title)), Text(date), mss(r.duration),
+        rows.append([Text(clean(r.short_id)), Text(clean(r.title)), Text(date), mss(r.duration),
                      Text(clean(r.language or "")), str(n) if n else "",
                      Text(clean(", ".join(r.tags))), Text(clean(r.source or ""))])
     cols = [("id", dict(no_wrap=True, style="cyan")),
@@ -59,7 +59,7 @@ def transcript_view(t: Transcript, *, translation: Transcript | None = None) -> 
     r = t.recording
     head = Text()
     head.append(clean(r.title), style="bold")
-    head.append(f"  {r.short_id}  rev {t.revision}  {clean(t.language or '?')}  "
+    head.append(f"  {clean(r.short_id)}  rev {t.revision}  {clean(t.language or '?')}  "
                 f"{mss(r.duration)}", style="dim")
     lines: list[Any] = [head]
     tr_segs = translation.segments if translation else ()
@@ -82,7 +82,7 @@ def transcript_view(t: Transcript, *, translation: Transcript | None = None) -> 
         else:
             line.append(clean(s.text.strip()), style=style_seg or None)
         if s.flags:
-            line.append(f"  ⚠ suspect: {', '.join(s.flags)}", style="bold red")
+            line.append(f"  ⚠ suspect: {clean(', '.join(s.flags))}", style="bold red")
         lines.append(line)
         if tr_segs:
             en = " ".join(x.text.strip() for x in tr_segs
@@ -106,7 +106,7 @@ def hits_table(hits: Sequence[Hit], *, quote: bool = False) -> Table:
     t.add_column("match" if quote else "score", justify="right", no_wrap=True)
     for n, h in enumerate(hits, 1):
         rec = Text(clean(h.title))
-        rec.append(f"\n{h.short_id}", style="cyan")
+        rec.append(f"\n{clean(h.short_id)}", style="cyan")
         snippet = Text()
         if h.before:
             snippet.append("…" + clean(h.before) + " ", style="dim")
@@ -136,7 +136,7 @@ def speakers_table(t: Transcript) -> Table:
     for sp in t.speakers:
         sample = next((s.text.strip() for s in t.segments
                        if s.speaker == sp.label and len(s.words) >= 4), "")
-        tab.add_row(sp.label, Text(clean(sp.name or "")), mss(sp.talk_time), str(sp.turns),
+        tab.add_row(Text(clean(sp.label)), Text(clean(sp.name or "")), mss(sp.talk_time), str(sp.turns),
                     Text(clean(sample[:80])))
     return tab
 
@@ -147,7 +147,7 @@ def matches_table(rows: Iterable[tuple[Recording, Speaker, float]]) -> Table:
     for col in ("recording", "title", "speaker", "similarity"):
         tab.add_column(col)
     for rec, sp, score in rows:
-        tab.add_row(Text(rec.short_id, style="cyan"), Text(clean(rec.title)),
+        tab.add_row(Text(clean(rec.short_id), style="cyan"), Text(clean(rec.title)),
                     Text(clean(sp.display)), f"{score:.3f}")
     return tab
 
@@ -159,8 +159,11 @@ def events_table(events: Sequence[dict[str, Any]]) -> Table:
         tab.add_column(col, overflow="fold")
     for e in events:
         det = ", ".join(f"{k}={clean(v)}" for k, v in (e.get("details") or {}).items())
-        tab.add_row(str(e.get("seq")), clean(e.get("time")), clean(e.get("user")),
-                    clean(e.get("event")), clean((e.get("recording") or "")[:10]), Text(det))
+        # every cell a Text: a plain str cell is parsed as markup (a user named "[/]" would
+        # crash the table, "[link=…]" would emit a hyperlink)
+        tab.add_row(*(Text(clean(x)) for x in (
+            e.get("seq"), e.get("time"), e.get("user"), e.get("event"),
+            str(e.get("recording") or "")[:10])), Text(det))
     return tab
 
 
@@ -188,7 +191,7 @@ def history_tables(revs: Sequence[Any], marks: Sequence[Any],
         tab.add_column(col, overflow="fold")
     for r in revs:
         tab.add_row(f"{r.revision}{' *' if r.current else ''}", Text(clean(r.author)),
-                    clean(r.created), "—" if r.revision == 1 else str(r.words_changed),
+                    Text(clean(r.created)), "—" if r.revision == 1 else str(r.words_changed),
                     "—" if r.revision == 1 else str(r.speakers_changed),
                     Text(clean(r.note or ("machine transcript" if r.author == "machine"
                                           else ""))))
@@ -198,7 +201,7 @@ def history_tables(revs: Sequence[Any], marks: Sequence[Any],
         for col in ("span", "revision", "by", "at", "note"):
             vt.add_column(col, overflow="fold")
         for m in marks:
-            vt.add_row(span(m.start, m.end), str(m.revision), Text(clean(m.by)), clean(m.at),
+            vt.add_row(span(m.start, m.end), str(m.revision), Text(clean(m.by)), Text(clean(m.at)),
                        Text(clean(m.note or "")))
         tables.append(vt)
     return tables

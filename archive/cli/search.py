@@ -78,18 +78,32 @@ def search(obj: Ctx, query: tuple[str, ...], quote: str | None, limit: int, sort
 @click.option("--clip-format", type=click.Choice(["ogg", "mp3", "wav"]), default="ogg",
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
-              help="Where to write the clip (default: the archive's clips/ folder).")
+              help="Where to write the clip (default: the archive's clips/ folder; `-`: "
+                   "standard output, the citation then goes to stderr).")
 @pass_ctx
 def cite(obj: Ctx, ref: str, fmt: str, clip: bool, padding: float, clip_format: str,
          output: str | None) -> None:
     """Cite hit N of the last search, or ID@START-END (e.g. 3fa4@1:12.4-1:16.1)."""
     a = obj.archive()
     c = a.cite(ref)
-    if clip:
+    to_stdout = clip and output == "-"  # the clip's bytes go to stdout, the citation to stderr
+    if output and not clip:
+        fail("-o/--output is where the clip goes: add --clip", 2)
+    if to_stdout:
+        import tempfile
+        from dataclasses import replace
+        from pathlib import Path
+        with tempfile.TemporaryDirectory(prefix="archive-clip-") as tmp:
+            c = a.clip(c, padding=padding, fmt=clip_format,
+                       dest=Path(tmp) / f"clip.{clip_format}")
+            sys.stdout.buffer.write(Path(c.clip_path or "").read_bytes())
+            sys.stdout.flush()
+        c = replace(c, clip_path="-")
+    elif clip:
         from pathlib import Path
         c = a.clip(c, padding=padding, fmt=clip_format,
                    dest=Path(output) if output else None)
-    click.echo(a.citation_text(c, fmt), nl=False)
+    click.echo(a.citation_text(c, fmt), nl=False, err=to_stdout)
 
 
 @main.command()

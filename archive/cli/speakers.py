@@ -33,8 +33,9 @@ def list_speakers(obj: Ctx, ref: str, as_json: bool) -> None:
     """List S1…Sn with talk time, turns and a sample line."""
     t = obj.archive().transcript(ref)
     if as_json:
-        click.echo(json.dumps([{k: v for k, v in s.to_json().items() if k != "voiceprint"}
-                               for s in t.speakers], ensure_ascii=False, indent=2))
+        from .render import safe_json
+        click.echo(safe_json([{k: v for k, v in s.to_json().items() if k != "voiceprint"}
+                              for s in t.speakers]))
         return
     if not t.speakers:
         click.echo(f"{t.recording.short_id} has no speakers (added with --no-diarize)")
@@ -52,14 +53,16 @@ def rename(obj: Ctx, ref: str, who: str, name: str) -> None:
     """Name speaker WHO (a label like S1, or its current name) as NAME."""
     from .render import clean
     t, suggestions = obj.archive().rename_speaker(ref, who, name)
-    sp = next(s for s in t.speakers if s.name == " ".join(name.split()))
+    from ..text import strip_bidi
+    sp = next(s for s in t.speakers if s.name == " ".join(strip_bidi(name).split()))
     click.echo(f"{t.recording.short_id}: {sp.label} is now {clean(sp.name)} "
                f"(revision {t.revision})")
     for m in suggestions:
-        click.echo(f"  possibly the same voice: {m.recording.short_id} {m.speaker.label} "
+        click.echo(f"  possibly the same voice: {m.recording.short_id} {clean(m.speaker.label)} "
                    f"({clean(m.speaker.display)}) in {clean(m.recording.title)}, similarity "
                    f"{m.score:.2f}; to name it: archive speakers rename "
-                   f"{m.recording.short_id} {m.speaker.label} {clean(json.dumps(sp.name))}")
+                   f"{m.recording.short_id} {clean(m.speaker.label)} "
+                   f"{clean(json.dumps(sp.name))}")
 
 
 @speakers.command()
@@ -69,9 +72,11 @@ def rename(obj: Ctx, ref: str, who: str, name: str) -> None:
 @pass_ctx
 def merge(obj: Ctx, ref: str, src: str, dst: str) -> None:
     """Fold speaker SRC into DST (they are one person)."""
+    from .render import clean
     t = obj.archive().merge_speakers(ref, src, dst)
-    click.echo(f"{t.recording.short_id}: merged {src} into {dst} (revision {t.revision}); "
-               f"speakers now: {', '.join(s.display for s in t.speakers)}")
+    click.echo(f"{t.recording.short_id}: merged {clean(src)} into {clean(dst)} (revision "
+               f"{t.revision}); "
+               f"speakers now: {clean(', '.join(s.display for s in t.speakers))}")
 
 
 @speakers.command()
@@ -84,10 +89,10 @@ def match(obj: Ctx, ref: str, who: str, limit: int, as_json: bool) -> None:
     """Rank other recordings' speakers by voice similarity to WHO."""
     rows = obj.archive().match_speaker(ref, who, limit=limit)
     if as_json:
-        click.echo(json.dumps([{"recording": m.recording.id, "title": m.recording.title,
-                                "speaker": m.speaker.label, "name": m.speaker.name,
-                                "score": round(m.score, 4)} for m in rows],
-                              ensure_ascii=False, indent=2))
+        from .render import safe_json
+        click.echo(safe_json([{"recording": m.recording.id, "title": m.recording.title,
+                               "speaker": m.speaker.label, "name": m.speaker.name,
+                               "score": round(m.score, 4)} for m in rows]))
         return
     if not rows:
         click.echo("no other recording has a voiceprint to compare")

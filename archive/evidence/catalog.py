@@ -24,6 +24,7 @@ from typing import Any, Iterator
 from ..errors import (AmbiguousId, ArchiveCorrupt, ArchiveError, ArchiveReadOnly, DiskFull,
                      LockTimeout, RecordingNotFound, UsageError)
 from ..models import Recording, Transcript
+from ..validation import BadValue, loads_strict
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS recordings (
@@ -69,6 +70,25 @@ def sqlite_error(e: sqlite3.Error) -> ArchiveError:
         return LockTimeout("catalog.sqlite stayed locked by another archive process; "
                            "try again later")
     return ArchiveCorrupt(f"catalog.sqlite: {msg} (run `archive verify`)")
+
+
+def _recording(rid: Any, data: Any) -> Recording:
+    """A catalog row's recording, checked.
+
+    Raises:
+        ArchiveCorrupt: If the row's JSON is damaged, a field is invalid, or it holds
+            another id than its key.
+    """
+    try:
+        rec = Recording.from_json(loads_strict(data))
+    except (ValueError, TypeError, KeyError) as e:
+        why = str(e) if isinstance(e, BadValue) else type(e).__name__
+        raise ArchiveCorrupt(f"catalog.sqlite: the row of {str(rid)[:10]} is damaged "
+                             f"({why[:100]}); run `archive verify`") from None
+    if rec.id != rid:
+        raise ArchiveCorrupt(f"catalog.sqlite: the row of {str(rid)[:10]} holds another "
+                             f"recording ({rec.id[:10]})")
+    return rec
 
 
 class Catalog:
@@ -215,7 +235,7 @@ class Catalog:
         row = rows[0] if rows else None
         if row is None:
             raise RecordingNotFound(f"no recording {rid[:10]} in the archive")
-        return Recording.from_json(json.loads(row[0]))
+        return _recording(rid, row[0])
 
     def revision(self, rid: str) -> int:
         """The current transcript revision of a recording (0 if it is not catalogued)."""
@@ -224,8 +244,19 @@ class Catalog:
 
     def recordings(self) -> list[Recording]:
         """All recordings, oldest added first."""
-        rows = self._rows("SELECT data FROM recordings ORDER BY added, id")
-        return [Recording.from_json(json.loads(r[0])) for r in rows]
+        rows = self._rows("SELECT id, data FROM recordings ORDER BY added, id")
+        return [_recording(r[0], r[1]) for r in rows]
+
+    def recordings_checked(self) -> tuple[list[Recording], list[str]]:
+        """All readable recordings, oldest first, and one line per damaged catalog row (for
+        ``verify``, which must report them rather than stop at the first)."""
+        recs, bad = [], []
+        for rid, data in self._rows("SELECT id, data FROM recordings ORDER BY added, id"):
+            try:
+                recs.append(_recording(rid, data))
+            except ArchiveCorrupt as e:
+                bad.append(str(e))
+        return recs, bad
 
     def ids(self) -> set[str]:
         """The full ids of all catalogued recordings."""
@@ -253,5 +284,19 @@ class Catalog:
 
     def voiceprints(self) -> list[tuple[str, str, str | None, list[float]]]:
         """(recording id, label, name, voiceprint) for every speaker in the archive."""
-        return [(r[0], r[1], r[2], json.loads(r[3])) for r in self._rows(
-            "SELECT recording_id, label, name, voiceprint FROM speakers")]
+        out = []
+        for rid, label, name, vp in self._rows(
+                "SELECT recording_id, label, name, voiceprint FROM speakers"):
+            try:
+                v = loads_strict(vp)
+                if not (isinstance(v, list) and all(
+                        isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)):
+                    raise ValueError("not a list of numbers")
+                if not isinstance(label, str) or not isinstance(name, (str, type(None))):
+                    raise ValueError("label or name is not text")
+            except (ValueError, TypeError):
+                raise ArchiveCorrupt(f"catalog.sqlite: the voiceprint of speaker {label!s:.20} "
+                                     f"of {str(rid)[:10]} is damaged (run `archive verify "
+                                     "--repair`)") from None
+            out.append((rid, label, name, [float(x) for x in v]))
+        return out

@@ -19,6 +19,7 @@ from typing import Callable, Iterable
 from ..errors import ArchiveError, BadReference
 from .fsutil import atomic_write_text, fsync_dir, remove_tree, sha256_path
 from ..models import Recording, Transcript
+from . import digests
 from .recovery import IndexFactory, finish_rm, recover, rollback_add
 from .store import CustodyLog, Store
 
@@ -31,12 +32,19 @@ class Report:
         problems: One line per problem found.
         repaired: One line per problem fixed (with ``repair=True``).
         recovered: One line per interrupted write finished or undone before checking.
+        unverifiable: One line per file with no digest in the custody log.
     """
 
     checked: int = 0
     problems: list[str] = field(default_factory=list)
+    #: Files that cannot be checked against tampering: the custody log holds no digest of
+    #: them (archives made before it recorded digests). They are not reported as sound.
+    unverifiable: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
     recovered: list[str] = field(default_factory=list)
+
+    #: rid -> digests an ``attest`` event would record (see :mod:`.digests`).
+    missing_digests: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -89,10 +97,19 @@ def _check_parts(store: Store, index_factory: IndexFactory, custody: CustodyLog,
                  rep: Report) -> list[Recording]:
     """Every check but the re-hashing; returns the recordings whose originals to re-hash."""
     P = rep.problems
-    recs = store.recordings()
+    if getattr(store, "marker_problem", None):
+        P.append(store.marker_problem)
+    recs, damaged = store.recordings_checked()
+    P.extend(damaged)
     by_id = {r.id: r for r in recs}
+    known = store.ids()  # damaged rows included: their files are not orphans
+    events = custody.events()
+    leds = digests.ledgers(events)
+    found = digests.Findings()
     for p in sorted((store.root / "originals").glob("*/*")):
         sid = p.name.split(".")[0]
+        if sid in known and sid not in by_id:
+            continue
         if sid not in by_id or p != store.original_path(by_id[sid]):
             P.append(f"orphan original {p.relative_to(store.root)} (not in the catalog; add it "
                      "again with `archive add` to index it)")
@@ -100,12 +117,17 @@ def _check_parts(store: Store, index_factory: IndexFactory, custody: CustodyLog,
     for r in recs:
         if r.id not in t_ids:
             P.append(f"{r.short_id}: transcript missing")
+            digests.check(store, r, None, leds.get(r.id), found)
             continue
         try:
             t = store.read_transcript(r.id)
         except ArchiveError as e:
             P.append(str(e))
+            digests.check(store, r, None, leds.get(r.id), found)
             continue
+        digests.check(store, r, t, leds.get(r.id), found)
+        P.extend(digests.check_speakers(store, t))
+        P.extend(digests.check_marks(store, r.id, events))
         if t.recording.id != r.id:
             P.append(f"{r.short_id}: transcripts/{r.id[:10]}….json holds another recording")
         elif t.revision != store.revision(r.id):
@@ -118,7 +140,7 @@ def _check_parts(store: Store, index_factory: IndexFactory, custody: CustodyLog,
             store.read_translation(r.id)
         except ArchiveError as e:
             P.append(str(e))
-    for tid in sorted(t_ids - set(by_id)):
+    for tid in sorted(t_ids - known):
         P.append(f"orphan transcript {tid[:10]} (not in the catalog)")
     try:
         idx_ids = index_factory().recording_ids()
@@ -129,14 +151,21 @@ def _check_parts(store: Store, index_factory: IndexFactory, custody: CustodyLog,
         for r in recs:
             if r.id not in idx_ids:
                 P.append(f"{r.short_id}: not in the search index")
-        for iid in sorted(idx_ids - set(by_id)):
+        for iid in sorted(idx_ids - known):
             P.append(f"stale index entries for {iid[:10]} (not in the catalog)")
+    P.extend(found.problems)
+    rep.unverifiable.extend(found.unverifiable)
+    rep.missing_digests = found.missing
     P.extend(custody.check())
-    added = {e.get("recording") for e in custody.events() if e.get("event") == "add"}
+    added = {e.get("recording") for e in events if e.get("event") == "add"}
     for r in recs:
         if r.id not in added:
             P.append(f"{r.short_id}: the custody log has no record of its addition")
     for j in store.journal():
+        if j.get("op") == "unknown":
+            P.append(f"unreadable journal record journal/{Path(j['_path']).name} "
+                     "(`archive verify --repair` moves it aside)")
+            continue
         P.append(f"unfinished {j.get('op')} of {str(j.get('id'))[:10]} (interrupted; the next "
                  "command that writes to the archive finishes or undoes it)")
     return recs
@@ -157,9 +186,14 @@ def repair(store: Store, index_factory: IndexFactory, custody: CustodyLog,
         One line per fix.
     """
     fixed: list[str] = []
+    fixed.extend(_repair_files(store, custody))
     for rid in sorted(store.ids()):
         fixed.extend(_repair_transcript(store, rid))
-        rec = store.get(rid)
+        fixed.extend(_repair_row(store, custody, rid))
+        try:
+            rec = store.get(rid)
+        except ArchiveError:
+            continue
         q = store.root / "quarantine" / f"{rid}{rec.ext}"
         dest = store.original_path(rec)
         if not dest.exists() and q.exists() and sha256_path(q) == rid:
@@ -196,7 +230,78 @@ def repair(store: Store, index_factory: IndexFactory, custody: CustodyLog,
         fixed.append("search index rebuilt from the transcripts")
     if fixed:
         custody.append("repair", None, fixes=fixed)
+    fixed.extend(_attest(store, custody))
     return fixed
+
+
+def _repair_files(store: Store, custody: CustodyLog) -> list[str]:
+    """Rewrite a damaged archive.json; move unreadable journal records aside."""
+    from .store import write_marker
+    out = []
+    if getattr(store, "marker_problem", None):
+        write_marker(store.root)
+        store.marker_problem = None
+        out.append("archive.json rewritten")
+    for j in store.journal():
+        if j.get("op") == "unknown":
+            p = Path(j["_path"])
+            aside = p.parent / "damaged"
+            aside.mkdir(exist_ok=True)
+            os.replace(p, aside / p.name)
+            fsync_dir(p.parent)
+            out.append(f"unreadable journal record {p.name} moved to journal/damaged/")
+    return out
+
+
+def _repair_row(store: Store, custody: CustodyLog, rid: str) -> list[str]:
+    """Restore a damaged or changed catalog row (and its speaker rows) from the transcript,
+    when the transcript's copy of the row is the one the custody log recorded."""
+    try:
+        t = store.read_transcript(rid)
+    except ArchiveError:
+        return []
+    led = digests.ledgers(custody.events(rid)).get(rid)
+    out = []
+    try:
+        rec = store.get(rid)
+        bad = led is not None and led.catalog is not None and \
+            digests.record_digest(rec) != led.catalog
+    except ArchiveError:
+        rec, bad = None, True
+    if bad and (led is None or led.catalog is None
+                or digests.record_digest(t.recording) == led.catalog):
+        with store.transaction() as db:
+            store.put_recording(db, t.recording, t.revision)
+            store.put_speakers(db, t)
+        out.append(f"{rid[:10]}: catalog row restored from its transcript")
+    elif digests.check_speakers(store, t):
+        with store.transaction() as db:
+            store.put_speakers(db, t)
+        out.append(f"{rid[:10]}: speaker rows rewritten from the transcript")
+    return out
+
+
+def _attest(store: Store, custody: CustodyLog) -> list[str]:
+    """Record the present digests of files the custody log has none for (one ``attest``
+    event per recording, saying what it does and does not vouch for)."""
+    recs, _ = store.recordings_checked()
+    leds = digests.ledgers(custody.events())
+    out = []
+    for r in recs:
+        found = digests.Findings()
+        try:
+            t = store.read_transcript(r.id)
+        except ArchiveError:
+            t = None
+        digests.check(store, r, t, leds.get(r.id), found)
+        miss = found.missing.get(r.id)
+        if miss:
+            custody.append(digests.ATTEST, r.id, note=digests.ATTEST_NOTE, **miss)
+            n = len(miss.get("revisions", {})) + ("catalog_sha256" in miss) + \
+                ("translation_sha256" in miss)
+            out.append(f"{r.short_id}: recorded the digests of {n} file(s) made before the "
+                       "custody log held digests (changes made before now cannot be seen)")
+    return out
 
 
 def _repair_transcript(store: Store, rid: str) -> list[str]:

@@ -63,6 +63,11 @@ def recover(store: Store, index_factory: IndexFactory, custody: CustodyLog) -> l
             continue
         try:
             actions.append(handler(store, index_factory, custody, j))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            # a hand-edited record ("revision": "two"): never let it wedge every writer
+            actions.append(f"unreadable journal record {Path(j['_path']).name} left in place; "
+                           "run `archive verify --repair`")
+            continue
         except ArchiveError as e:
             actions.append(f"could not finish the interrupted {op} of {rid[:10]} ({e}); it "
                            "will be tried again by the next command that writes")
@@ -139,8 +144,22 @@ def _add(store: Store, index_factory: IndexFactory, custody: CustodyLog,
         custody.append("add", rid, filename=rec.filename, size=rec.size, sha256=rid,
                        stored_as=str(store.original_path(rec).relative_to(store.root)),
                        model=rec.model, model_sha256=rec.model_sha256,
-                       revision=store.revision(rid), recovered=True)
+                       revision=store.revision(rid), recovered=True,
+                       **_digests_on_disk(store, rec))
     return f"finished the interrupted add of {rid[:10]} ({j.get('filename', '?')})"
+
+
+def _digests_on_disk(store: Store, rec: Recording) -> dict[str, str]:
+    """The add event's digests, of the files an interrupted add left (it wrote them all
+    before the catalog row, the point of no return)."""
+    from .digests import add_digests
+    first = store.history_dir(rec.id) / "r0001.json"
+    tr = store.translation_path(rec.id)
+    try:
+        return add_digests(rec, first.read_text("utf-8"),
+                           tr.read_text("utf-8") if tr.exists() else None)
+    except (OSError, ValueError):
+        return {}
 
 
 # ------------------------------------------------------------------ rm

@@ -23,6 +23,7 @@ is its base class :class:`archive.evidence.catalog.Catalog`; this module has the
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 from pathlib import Path
@@ -36,6 +37,7 @@ from ..errors import (ArchiveCorrupt, ArchiveNotFound, ArchiveReadOnly, Recordin
 from .fsutil import (FileLock, atomic_write_text, fsync_dir, sha256_path, sweep_staging,
                      sweep_temp_files, translate_os_error)
 from ..models import Recording, Transcript
+from ..validation import BadValue, check_transcript_json, loads_strict
 
 FORMAT = 1
 MARKER = "archive.json"
@@ -72,6 +74,66 @@ def _hashes_to(path: Path, sha256: str) -> bool:
         return False
 
 
+def parse_transcript(text: str | bytes, name: str = "transcript") -> Transcript:
+    """A transcript (or translation) from the text of its file, every field checked.
+
+    Raises:
+        TranscriptCorrupt: If the text is not valid JSON, holds NaN or Infinity, or any
+            field has the wrong type or an impossible value (negative or backwards times).
+    """
+    try:
+        return Transcript.from_json(loads_strict(text))
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        why = str(e) if isinstance(e, BadValue) else f"{type(e).__name__}: {e}"
+        raise TranscriptCorrupt(
+            f"{name} is corrupt ({why[:100]}); restore it from history/ or run "
+            "`archive verify --repair`") from None
+
+
+def _check_marker(marker: Path) -> str | None:
+    """What is wrong with an archive.json, or None.
+
+    Raises:
+        ArchiveCorrupt: If it was written by a newer version (never to be "repaired").
+    """
+    try:
+        info = loads_strict(marker.read_bytes())
+    except (OSError, ValueError) as e:
+        return f"{marker}: unreadable archive marker ({str(e)[:80]})"
+    if not isinstance(info, dict):
+        return f"{marker}: the archive marker is not a JSON object"
+    fmt = info.get("format")
+    if isinstance(fmt, bool) or not isinstance(fmt, int) or fmt < 1:
+        return f"{marker}: the archive marker has no valid format number"
+    if fmt > FORMAT:
+        raise ArchiveCorrupt(f"{marker.parent} was written by a newer archive version")
+    return None
+
+
+def _check_journal(d: Any) -> None:
+    """Raise ValueError unless ``d`` has the shape :meth:`Store.journal_begin` writes (a
+    hand-edited ``"revision": "two"`` must read as damaged, not crash recovery)."""
+    if not isinstance(d, dict) or not isinstance(d.get("op"), str) or \
+            not isinstance(d.get("id"), str):
+        raise ValueError("not a journal record")
+    for k in ("pid", "custody_seq", "revision"):
+        if k in d and (isinstance(d[k], bool) or not isinstance(d[k], int)):
+            raise ValueError(f"journal {k} is not an integer")
+    ids = d.get("ids", [])
+    if not isinstance(ids, list) or any(isinstance(x, bool) or not isinstance(x, int)
+                                        for x in ids):
+        raise ValueError("journal ids are not integers")
+    if not isinstance(d.get("event", {}), dict):
+        raise ValueError("journal event is not an object")
+
+
+def write_marker(root: Path, created: str | None = None) -> None:
+    """Write archive.json (atomically)."""
+    atomic_write_text(root / MARKER, json.dumps(
+        {"format": FORMAT, "created": created or now_iso(), "tool": f"archive {__version__}"},
+        indent=2) + "\n")
+
+
 class Store(Catalog):
     """An archive folder on disk: its files here, its catalog from :class:`Catalog`.
 
@@ -83,8 +145,11 @@ class Store(Catalog):
         ArchiveNotFound: If the folder is not an archive and ``create`` is False.
     """
 
-    def __init__(self, root: Path, *, create: bool = False) -> None:
+    def __init__(self, root: Path, *, create: bool = False, lenient: bool = False) -> None:
         super().__init__(Path(root).expanduser().absolute())
+        #: What is wrong with archive.json (None when it is sound); with ``lenient`` the
+        #: store opens anyway, so that verify can report it and repair rewrite it.
+        self.marker_problem: str | None = None
         marker = self.root / MARKER
         if not marker.exists():
             if not create:
@@ -92,12 +157,10 @@ class Store(Catalog):
                     f"no archive at {self.root} (run `archive init` or pass --archive)")
             self._init()
         else:
-            try:
-                info = json.loads(marker.read_text("utf-8"))
-            except (OSError, ValueError) as e:
-                raise ArchiveCorrupt(f"{marker}: unreadable archive marker ({e})") from None
-            if info.get("format", 0) > FORMAT:
-                raise ArchiveCorrupt(f"{self.root} was written by a newer archive version")
+            self.marker_problem = _check_marker(marker)
+            if self.marker_problem and not lenient:
+                raise ArchiveCorrupt(f"{self.marker_problem}; `archive verify --repair` "
+                                     "rewrites it")
 
     # ----------------------------------------------------------------- layout
     def _init(self) -> None:
@@ -108,9 +171,7 @@ class Store(Catalog):
                 (self.root / d).mkdir(exist_ok=True)
             self.connect().close()
             self._db = None
-            atomic_write_text(self.root / MARKER, json.dumps(
-                {"format": FORMAT, "created": now_iso(), "tool": f"archive {__version__}"},
-                indent=2) + "\n")
+            write_marker(self.root)
         except PermissionError as e:
             raise ArchiveReadOnly(f"cannot create an archive at {self.root}: {e.strerror}") \
                 from None
@@ -166,18 +227,21 @@ class Store(Catalog):
         return self._read_transcript_file(path, rid, None)
 
     def _read_transcript_file(self, path: Path, rid: str, revision: int | None) -> Transcript:
+        name = str(path.relative_to(self.root))
         try:
-            text = path.read_text("utf-8")
+            text = path.read_bytes()
         except FileNotFoundError:
             what = f"revision {revision} of " if revision else "a transcript for "
             raise RecordingNotFound(f"no {what}{rid[:10]}") from None
-        try:
-            return Transcript.from_json(json.loads(text))
-        except (ValueError, KeyError, TypeError) as e:
-            raise TranscriptCorrupt(
-                f"{path.relative_to(self.root)} is corrupt ({type(e).__name__}: "
-                f"{str(e)[:80]}); restore it from history/ or run `archive verify --repair`"
-            ) from None
+        except OSError as e:
+            raise TranscriptCorrupt(f"{name} cannot be read ({e.strerror})") from None
+        t = parse_transcript(text, name)
+        if t.recording.id != rid:  # a file copied over another recording's
+            raise TranscriptCorrupt(f"{name} holds the transcript of another recording "
+                                    f"({t.recording.id[:10]}); run `archive verify --repair`")
+        if revision is not None and t.revision != revision:
+            raise TranscriptCorrupt(f"{name} says it is revision {t.revision}")
+        return t
 
     def revisions(self, rid: str) -> list[int]:
         """The revision numbers in a recording's history, ascending."""
@@ -191,9 +255,17 @@ class Store(Catalog):
         """A transcript (or translation) exactly as it is written to disk.
 
         Raises:
-            TypeError, ValueError: If it holds a value JSON cannot represent.
+            TranscriptCorrupt: If the text would not read back (NaN, Infinity, a backwards
+                time...): nothing is written that the readers would refuse.
         """
-        return dumps_pretty(t.to_json()) + "\n"
+        text = dumps_pretty(t.to_json()) + "\n"
+        try:
+            check_transcript_json(loads_strict(text))
+        except ValueError as e:
+            raise TranscriptCorrupt(f"refusing to write the transcript of "
+                                    f"{t.recording.short_id}: it would not read back "
+                                    f"({str(e)[:100]})") from None
+        return text
 
     def write_transcript(self, t: Transcript, text: str | None = None) -> None:
         """Write a revision to history and make it current, both atomically.
@@ -291,10 +363,16 @@ class Store(Catalog):
             raise ArchiveReadOnly(f"the archive at {self.root} is read-only (reading, searching "
                                   "and citing work; changing it does not)")
         if timeout is None:
+            raw = os.environ.get("ARCHIVE_LOCK_TIMEOUT") or "600"
             try:
-                timeout = float(os.environ.get("ARCHIVE_LOCK_TIMEOUT") or 600.0)
+                timeout = float(raw)
             except ValueError:
-                raise UsageError("ARCHIVE_LOCK_TIMEOUT must be a number of seconds") from None
+                timeout = math.nan
+            # nan would never expire (every comparison with it is false): wait forever
+            # silently; inf likewise. A timeout is a finite, non-negative number.
+            if not (math.isfinite(timeout) and 0 <= timeout <= 1e7):
+                raise UsageError(f"ARCHIVE_LOCK_TIMEOUT must be a number of seconds from 0 to "
+                                 f"10000000, not {raw[:40]!r}") from None
         return FileLock(self.root / "lock", timeout=timeout, on_wait=on_wait)
 
     def sweep(self, rids: Iterable[str] = ()) -> list[Path]:
@@ -342,9 +420,8 @@ class Store(Catalog):
         if jd.exists():
             for p in sorted(jd.glob("*.json")):
                 try:
-                    d = json.loads(p.read_text("utf-8"))
-                    if not isinstance(d, dict):
-                        raise ValueError("not an object")
+                    d = loads_strict(p.read_bytes())
+                    _check_journal(d)
                 except (OSError, ValueError):
                     d = {"op": "unknown", "id": ""}
                 d["_path"] = str(p)

@@ -19,6 +19,7 @@ from ..speech import audio
 from ..errors import (AlreadyArchived, ArchiveError, AudioDecodeError, AudioTooLong,
                       InputError, OutOfMemory)
 from ..evidence.fsutil import copy_hashing, sha256_path, staging_dir
+from ..evidence.digests import add_digests
 from ..models import Recording, Segment, Speaker, Transcript
 from ..evidence.provenance import infer_date
 from ..evidence.store import CustodyLog, Store, now_iso, os_user
@@ -328,7 +329,8 @@ class Ingest:
                 CustodyLog(self.store.root / "custody.log").append(
                     "add", rec.id, filename=rec.filename, size=rec.size, sha256=rec.id,
                     stored_as=str(dest.relative_to(self.store.root)), model=rec.model,
-                    model_sha256=rec.model_sha256, revision=t.revision)
+                    model_sha256=rec.model_sha256, revision=t.revision,
+                    **add_digests(rec, text, tr_text))
             except BaseException as e:
                 try:
                     rollback_add(self.store, self._index_factory,

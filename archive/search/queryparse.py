@@ -248,9 +248,24 @@ def _field(name: str, value: str, quoted: bool) -> Node:
     return Filter(field, tuple(words))
 
 
+#: Deepest nesting of parentheses and NOTs a query may have; the parser and every walk of
+#: the tree recurse once per level, so hundreds of levels would exhaust Python's stack.
+MAX_DEPTH = 32
+
+#: Most tokens (words, operators, parentheses, filters) in one query.
+MAX_TOKENS = 512
+
+
 class _Parser:
     def __init__(self, toks: list[tuple[str, str]]) -> None:
         self.toks, self.i = toks, 0
+        self.depth = 0
+
+    def deeper(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise QueryError(f"query nested too deeply (more than {MAX_DEPTH} levels of "
+                             "parentheses and NOT)")
 
     def peek(self) -> str:
         return self.toks[self.i][0] if self.i < len(self.toks) else "EOF"
@@ -291,7 +306,9 @@ class _Parser:
     def not_(self) -> Node | None:
         if self.peek() == "NOT":
             self.take()
+            self.deeper()
             item = self.operand("NOT")
+            self.depth -= 1
             return None if item is None else Not(item)
         return self.atom()
 
@@ -300,7 +317,9 @@ class _Parser:
         if kind == "(":
             if self.peek() == ")":
                 raise QueryError("empty parentheses in query")
+            self.deeper()
             node = self.or_()
+            self.depth -= 1
             if self.peek() != ")":
                 raise QueryError("unclosed '(' in query")
             self.take()
@@ -342,7 +361,11 @@ def parse(text: str) -> Node:
         QueryError: If the query is empty, malformed, uses an unknown field, or has
             nothing to find besides NOT.
     """
-    parser = _Parser(_lex(text))
+    toks = _lex(text)
+    if len(toks) > MAX_TOKENS:
+        raise QueryError(f"query too long ({len(toks)} words and operators; at most "
+                         f"{MAX_TOKENS})")
+    parser = _Parser(toks)
     if not parser.toks:
         raise QueryError("empty query: give words, a \"phrase\" or a field filter")
     node = parser.or_()

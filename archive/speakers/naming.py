@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import SpeakerNotFound, UsageError
 from ..models import Recording, Speaker, Transcript
+from ..text import strip_bidi
 from ..evidence.store import Store
 
 #: Cosine similarity of GE2E voiceprints above which another recording's speaker is
@@ -55,8 +56,10 @@ def find_speaker(t: Transcript, who: str) -> Speaker:
 
 
 def _clean_name(name: str) -> str:
+    name = strip_bidi(name)  # U+202E and kin would make the name read reversed everywhere
     n = " ".join(name.split())
-    if not n or len(n) > 80 or any(ord(c) < 32 or 0x7f <= ord(c) < 0xa0 for c in name):
+    if not n or len(n) > 80 or any(ord(c) < 32 or 0x7f <= ord(c) < 0xa0 or c in "\u2028\u2029"
+                                   for c in name):
         raise UsageError("a speaker name must be 1–80 printable characters")
     return n
 

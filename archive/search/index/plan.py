@@ -29,6 +29,10 @@ def _restrict(q: Any, translation: bool | None) -> Any:
     return And([q, Term("kind", "t")]) if translation else q
 
 
+#: Most words the wildcard and fuzzy terms of one AND may expand to in the whoosh query.
+MAX_UNION_WORDS = 256
+
+
 class _Plan:
     """A query tree compiled to a whoosh query matching a superset of its true matches."""
 
@@ -84,6 +88,31 @@ class _Plan:
             for x in loose:
                 self.dropped.add(id(x))
                 self.known.pop(id(x), None)
+
+    def _wide(self, items: tuple[Q.Node, ...]) -> set[int]:
+        """Ids of the wildcard and fuzzy terms of an AND (or a phrase) to leave to locate().
+
+        whoosh intersects unions of hundreds of words by stepping every word's list at each
+        skip, so an AND of several wide wildcards costs about the product of their sizes
+        (``ta* tr* an* in* on* er*`` took two minutes on 400 recordings). The expansions are
+        kept cheapest first (fewest postings) up to :data:`MAX_UNION_WORDS` words in all;
+        the rest are checked on each candidate's words, which gives the same hits.
+        """
+        wide = [x for x in items if isinstance(x, Q.Term) and (x.fuzzy or x.wildcard)]
+        if len(wide) < 2:
+            return set()
+        df = self.reader.doc_frequency
+        sized = []
+        for t in wide:
+            ws = self.words(t)
+            sized.append((sum(df("text", w) for w in ws), len(ws), id(t)))
+        sized.sort()
+        drop, total = set(), 0
+        for i, (_, n, tid) in enumerate(sized):
+            total += n
+            if i and total > MAX_UNION_WORDS:
+                drop.add(tid)
+        return drop
 
     def restrict(self, translation: bool | None) -> Any:
         return _restrict(self.query, translation)
@@ -151,7 +180,9 @@ class _Plan:
         pairs = [(i, ph.terms[i].text, ph.terms[i + 1].text)
                  for i in range(len(ph.terms) - 1) if plain[i] and plain[i + 1]]
         if not pairs:
-            return And([self.term(t) for t in ph.terms])
+            wide = self._wide(ph.terms)  # a phrase is never exact: locate() checks it
+            qs = [self.term(t) for t in ph.terms if id(t) not in wide]
+            return And(qs) if len(qs) > 1 else qs[0]
         df = self.reader.doc_frequency
 
         def cost(item: tuple[int, str, str]) -> int:
@@ -209,6 +240,8 @@ class _Plan:
             return self.filt(n), True
         if isinstance(n, Q.Not):  # left to locate(): whoosh's AndNot misses documents
             return None, False
+        if isinstance(n, Q.And):
+            self.dropped |= self._wide(n.items)
         parts = [(x, *self.comp(x)) for x in n.items if id(x) not in self.dropped]
         exact = all(e for _, _, e in parts) and not any(id(x) in self.dropped
                                                         for x in n.items)
