@@ -42,11 +42,30 @@ def _progress_callbacks(enabled: bool):
                                        total=max(total, 1e-9))
         prog.update(tasks[key], completed=done, total=max(total, 1e-9))
 
+    overall_task: list[Any] = []
+
+    def overall(b: Any) -> None:
+        # One bar for the batch: files done, hours of audio done, and the batch's own ETA
+        # (rich's per-bar estimate knows nothing of files still queued).
+        if b.files_total < 2:
+            return
+        eta = "?" if b.eta is None else _clock(b.eta)
+        text = (f"{b.files_done}/{b.files_total} files, {b.seconds_done / 3600:.2f}/"
+                f"{b.seconds_total / 3600:.2f} h of audio, ETA {eta}")
+        if not overall_task:
+            overall_task.append(prog.add_task(text, total=max(b.seconds_total, 1e-9)))
+        prog.update(overall_task[0], description=text, completed=b.seconds_done)
+
     def on_wait(holder: str) -> None:
         from .render import clean
         console.print(f"waiting for another archive process ({clean(holder)}) to finish "
                       "writing…", markup=False)
-    return prog, callback, on_wait
+    return prog, callback, on_wait, overall
+
+
+def _clock(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
 @main.command()
@@ -68,12 +87,18 @@ def _progress_callbacks(enabled: bool):
 @click.option("--hotwords", metavar="TEXT",
               help="Names and terms to favour, e.g. \"Khakassia, Navalny, Chernihiv\".")
 @click.option("--translate", is_flag=True, help="Also store an English translation.")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Analyse this many files at once, in worker processes.")
+@click.option("--cluster", metavar="tcp://HOST:8786", envvar="ARCHIVE_CLUSTER",
+              help="Hand transcription and diarization to the workers of this Dask scheduler "
+                   "(needs archive[cluster]; default: $ARCHIVE_CLUSTER).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @pass_ctx
 def add(obj: Ctx, paths: tuple[str, ...], title: str | None, source: str | None,
         recorded: str | None, tags: tuple[str, ...], note: str | None, language: str | None,
         model: str | None, diarize: bool, speakers: int | None, min_speakers: int | None,
-        max_speakers: int | None, hotwords: str | None, translate: bool, quiet: bool) -> None:
+        max_speakers: int | None, hotwords: str | None, translate: bool, jobs: int,
+        cluster: str | None, quiet: bool) -> None:
     """Add recordings (files or folders, walked recursively) to the archive."""
     from ..ingest.pipeline import AddOptions
     from ..evidence.provenance import parse_user_date
@@ -92,12 +117,14 @@ def add(obj: Ctx, paths: tuple[str, ...], title: str | None, source: str | None,
                       min_speakers=min_speakers, max_speakers=max_speakers, hotwords=vocab,
                       translate=translate)
     a = obj.archive()
-    prog, callback, on_wait = _progress_callbacks(not quiet and sys.stderr.isatty())
+    show = not quiet and sys.stderr.isatty()
+    prog, callback, on_wait, overall = _progress_callbacks(show)
     added = dups = errors = 0
     shown = len(a.recovered)
     with prog:
         for r in a.add_many([Path(p) for p in paths], opts, progress=callback,
-                            on_wait=on_wait):
+                            on_wait=on_wait, jobs=jobs, cluster=cluster or None,
+                            overall=overall if show else None):
             for line in a.recovered[shown:]:
                 click.echo(f"recovered: {clean(line)}", err=True)
             shown = len(a.recovered)

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ArchiveError, ClusterError, WorkerLost
-from .batch import Job, analyse_bytes
+from .remote import Job, analyse_bytes
 
 #: Seconds to wait for the scheduler, and for a first worker to join it.
 CONNECT_TIMEOUT = 30.0
@@ -65,15 +65,17 @@ class DaskBackend:
 
     Args:
         address: The scheduler, e.g. ``tcp://10.0.0.5:8786``.
-        timeout: Seconds to wait for the scheduler and for a first worker.
+        timeout: Seconds to wait for the scheduler and for a first worker (default
+            :data:`CONNECT_TIMEOUT`).
 
     Raises:
         ClusterError: If Dask is not installed, the scheduler cannot be reached, or no
             worker joins it within ``timeout``.
     """
 
-    def __init__(self, address: str, *, timeout: float = CONNECT_TIMEOUT) -> None:
+    def __init__(self, address: str, *, timeout: float | None = None) -> None:
         d = _distributed()
+        timeout = CONNECT_TIMEOUT if timeout is None else timeout
         self.address = address
         try:
             self.client = d.Client(address, timeout=timeout, set_as_default=False)

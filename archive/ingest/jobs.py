@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ArchiveError, UsageError, WorkerLost
-from .batch import Job, analyse_path
+from .remote import Job, analyse_path
 
 
 def usable_cores() -> int:
