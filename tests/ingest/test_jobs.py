@@ -84,23 +84,23 @@ def test_a_worker_killed_mid_file_is_replaced_and_the_file_analysed_again(serial
     th.start()
     seen = []
     try:
-        results = list(a.add_many([clips / n for n in GOOD], AddOptions(model=MODEL), jobs=2,
-                                  overall=seen.append))
+        results = list(a.add_many([clips / "jfk.flac", clips / "stereo_call.wav"],
+                                  AddOptions(model=MODEL), jobs=2, overall=seen.append))
     finally:
         stop.set()
         th.join()
     assert killed, "no worker was seen transcribing"
-    assert [r.error for r in results] == [None] * len(GOOD)
+    assert [r.error for r in results] == [None, None]
     assert a.verify().ok
     ref = {r.recording.id: serial[0].transcript(r.recording.id).text
            for r in serial[1] if r.recording}
     for r in results:
         assert a.transcript(r.recording.id).text == ref[r.recording.id]
     last = seen[-1]
-    assert (last.files_done, last.files_total) == (3, 3) and last.eta == 0.0
-    audio = sum(r.recording.duration for r in serial[1] if r.recording)
+    assert (last.files_done, last.files_total) == (2, 2) and last.eta == 0.0
+    audio = sum(r.recording.duration for r in results)
     assert last.seconds_done == pytest.approx(audio, abs=0.5)
-    assert [s.files_done for s in seen] == [0, 1, 2, 3]
+    assert [s.files_done for s in seen] == [0, 1, 2]
 
 
 def test_threads_are_shared_out_among_the_workers():
