@@ -16,7 +16,6 @@ from archive.cli import main
 from archive.ingest.jobs import threads_per_job
 from archive.ingest.pipeline import AddOptions
 from archive.library import Archive
-from tests.conftest import JFK_TEXT
 from tests.ingest.conftest import BAD, GOOD, MODEL, same_archive
 
 pytestmark = pytest.mark.slow
