@@ -42,25 +42,28 @@ def _progress_callbacks(enabled: bool):
                                        total=max(total, 1e-9))
         prog.update(tasks[key], completed=done, total=max(total, 1e-9))
 
-    overall_task: list[Any] = []
+    def on_wait(holder: str) -> None:
+        from .render import clean
+        console.print(f"waiting for another archive process ({clean(holder)}) to finish "
+                      "writing…", markup=False)
+    return prog, callback, on_wait
+
+
+def _overall_bar(prog: Any):
+    """A callback drawing one bar for a batch: files done, hours of audio done, and the
+    batch's own ETA (rich's per-bar estimate knows nothing of the files still queued)."""
+    task: list[Any] = []
 
     def overall(b: Any) -> None:
-        # One bar for the batch: files done, hours of audio done, and the batch's own ETA
-        # (rich's per-bar estimate knows nothing of files still queued).
         if b.files_total < 2:
             return
         eta = "?" if b.eta is None else _clock(b.eta)
         text = (f"{b.files_done}/{b.files_total} files, {b.seconds_done / 3600:.2f}/"
                 f"{b.seconds_total / 3600:.2f} h of audio, ETA {eta}")
-        if not overall_task:
-            overall_task.append(prog.add_task(text, total=max(b.seconds_total, 1e-9)))
-        prog.update(overall_task[0], description=text, completed=b.seconds_done)
-
-    def on_wait(holder: str) -> None:
-        from .render import clean
-        console.print(f"waiting for another archive process ({clean(holder)}) to finish "
-                      "writing…", markup=False)
-    return prog, callback, on_wait, overall
+        if not task:
+            task.append(prog.add_task(text, total=max(b.seconds_total, 1e-9)))
+        prog.update(task[0], description=text, completed=b.seconds_done)
+    return overall
 
 
 def _clock(seconds: float) -> str:
@@ -118,13 +121,13 @@ def add(obj: Ctx, paths: tuple[str, ...], title: str | None, source: str | None,
                       translate=translate)
     a = obj.archive()
     show = not quiet and sys.stderr.isatty()
-    prog, callback, on_wait, overall = _progress_callbacks(show)
+    prog, callback, on_wait = _progress_callbacks(show)
     added = dups = errors = 0
     shown = len(a.recovered)
     with prog:
         for r in a.add_many([Path(p) for p in paths], opts, progress=callback,
                             on_wait=on_wait, jobs=jobs, cluster=cluster or None,
-                            overall=overall if show else None):
+                            overall=_overall_bar(prog) if show else None):
             for line in a.recovered[shown:]:
                 click.echo(f"recovered: {clean(line)}", err=True)
             shown = len(a.recovered)

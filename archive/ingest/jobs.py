@@ -36,7 +36,8 @@ def usable_cores() -> int:
 
 
 def threads_per_job(jobs: int, cores: int | None = None) -> int:
-    """Recogniser threads for each of ``jobs`` workers: the cores shared out, at least one.
+    """Recogniser threads for each of ``jobs`` workers: ``$ARCHIVE_THREADS`` if set, else
+    the cores shared out, at least one.
 
     Measured with ``bench/throughput.py`` on a 2-core machine: two workers of one thread
     each beat one worker of two threads (CTranslate2 scales poorly past one thread on short
@@ -44,6 +45,9 @@ def threads_per_job(jobs: int, cores: int | None = None) -> int:
     of two threads each only fought over the cores. Transcripts are the same whatever the
     thread count (checked on jfk, German, Spanish and Russian clips).
     """
+    env = os.environ.get("ARCHIVE_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
     return max(1, (cores or usable_cores()) // max(1, jobs))
 
 

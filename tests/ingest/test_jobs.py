@@ -102,8 +102,11 @@ def test_a_worker_killed_mid_file_is_replaced_and_the_file_analysed_again(serial
     assert [s.files_done for s in seen] == [0, 1, 2]
 
 
-def test_threads_are_shared_out_among_the_workers():
+def test_threads_are_shared_out_among_the_workers(monkeypatch):
+    monkeypatch.delenv("ARCHIVE_THREADS", raising=False)
     assert threads_per_job(2, cores=2) == 1
     assert threads_per_job(1, cores=2) == 2
     assert threads_per_job(4, cores=2) == 1
     assert threads_per_job(3, cores=16) == 5
+    monkeypatch.setenv("ARCHIVE_THREADS", "3")
+    assert threads_per_job(2, cores=2) == 3
