@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,17 @@ def _progress_callbacks(enabled: bool):
     """A rich progress bar with ETA per file; returns (progress, callback, on_wait)."""
     from rich.progress import (BarColumn, Progress, TextColumn, TimeElapsedColumn,
                                TimeRemainingColumn)
+    from rich.text import Text
     console = err_console()
+
+    class Remaining(TimeRemainingColumn):  # a batch's bar brings its own ETA
+        def render(self, task: Any) -> Any:
+            eta = task.fields.get("eta")
+            return super().render(task) if eta is None else Text(eta, "progress.remaining")
+
     prog = Progress(TextColumn("{task.description}"), BarColumn(),
                     TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
-                    TextColumn("ETA"), TimeRemainingColumn(), console=console,
+                    TextColumn("ETA"), Remaining(), console=console,
                     transient=True, disable=not enabled)
     tasks: dict[tuple[Path, str], Any] = {}
 
@@ -49,6 +57,17 @@ def _progress_callbacks(enabled: bool):
     return prog, callback, on_wait
 
 
+def _echo_above(prog: Any, show: bool):
+    """click.echo, except that a line for the terminal the bars are drawn on goes through
+    their console, above them (written past it, it would be drawn over)."""
+    def echo(text: str, err: bool = False) -> None:
+        if show and (sys.stderr if err else sys.stdout).isatty():
+            prog.console.print(text, markup=False, highlight=False, soft_wrap=True)
+        else:
+            click.echo(text, err=err)
+    return echo
+
+
 def _overall_bar(prog: Any):
     """A callback drawing one bar for a batch: files done, hours of audio done, and the
     batch's own ETA (rich's per-bar estimate knows nothing of the files still queued)."""
@@ -57,12 +76,12 @@ def _overall_bar(prog: Any):
     def overall(b: Any) -> None:
         if b.files_total < 2:
             return
-        eta = "?" if b.eta is None else _clock(b.eta)
-        text = (f"{b.files_done}/{b.files_total} files, {b.seconds_done / 3600:.2f}/"
-                f"{b.seconds_total / 3600:.2f} h of audio, ETA {eta}")
+        text = (f"{b.files_done}/{b.files_total} files, {_clock(b.seconds_done)}/"
+                f"{_clock(b.seconds_total)} of audio")
+        eta = "-:--:--" if b.eta is None else _clock(b.eta)
         if not task:
-            task.append(prog.add_task(text, total=max(b.seconds_total, 1e-9)))
-        prog.update(task[0], description=text, completed=b.seconds_done)
+            task.append(prog.add_task(text, total=max(b.seconds_total, 1e-9), eta=eta))
+        prog.update(task[0], description=text, completed=b.seconds_done, eta=eta)
     return overall
 
 
@@ -122,27 +141,30 @@ def add(obj: Ctx, paths: tuple[str, ...], title: str | None, source: str | None,
     a = obj.archive()
     show = not quiet and sys.stderr.isatty()
     prog, callback, on_wait = _progress_callbacks(show)
+    echo = _echo_above(prog, show)
     added = dups = errors = 0
     shown = len(a.recovered)
-    with prog:
-        for r in a.add_many([Path(p) for p in paths], opts, progress=callback,
-                            on_wait=on_wait, jobs=jobs, cluster=cluster or None,
-                            overall=_overall_bar(prog) if show else None):
+    batch = a.add_many([Path(p) for p in paths], opts, progress=callback, on_wait=on_wait,
+                       jobs=jobs, cluster=cluster or None,
+                       overall=_overall_bar(prog) if show else None)
+    # closing(): on Ctrl-C the batch stops its workers now, not at interpreter exit.
+    with prog, closing(batch):
+        for r in batch:
             for line in a.recovered[shown:]:
-                click.echo(f"recovered: {clean(line)}", err=True)
+                echo(f"recovered: {clean(line)}", err=True)
             shown = len(a.recovered)
             if r.recording is not None:
                 added += 1
                 rec = r.recording
                 lang = clean(rec.language) if rec.language else "no speech detected"
-                click.echo(f"added {rec.short_id}  {clean(rec.title)}  ({rec.duration:.1f} s, "
-                           f"{lang}{_date_note(rec)})")
+                echo(f"added {rec.short_id}  {clean(rec.title)}  ({rec.duration:.1f} s, "
+                     f"{lang}{_date_note(rec)})")
             elif r.duplicate_of:
                 dups += 1
-                click.echo(f"already archived: {clean(r.path.name)} is {r.duplicate_of[:10]}")
+                echo(f"already archived: {clean(r.path.name)} is {r.duplicate_of[:10]}")
             else:
                 errors += 1
-                click.echo(f"archive: error: {clean(str(r.error))}", err=True)
+                echo(f"archive: error: {clean(str(r.error))}", err=True)
     total = added + dups + errors
     if total == 0:
         fail("no audio files found in the given paths", 1)

@@ -55,6 +55,13 @@ def _init_worker() -> None:
     # Ctrl-C reaches the whole process group; stopping the batch is the parent's decision,
     # and a worker's KeyboardInterrupt traceback would only clutter the terminal.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Stopped by the parent: exit through the interpreter, so that what the libraries made
+    # (tqdm's semaphore) is cleaned up rather than reported leaked by the resource tracker.
+    signal.signal(signal.SIGTERM, _exit)
+
+
+def _exit(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 @dataclass(eq=False)
@@ -164,9 +171,14 @@ class ProcessBackend:
         if any(t.future is not None and not t.future.done() for t in self._live):
             # No public way before Python 3.14 (terminate_workers); waiting would let each
             # worker finish a file nobody will commit.
-            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            procs = list((getattr(pool, "_processes", None) or {}).values())
+            for proc in procs:
                 if proc.is_alive():
                     proc.terminate()
+            for proc in procs:
+                proc.join(5.0)  # a SIGTERM waits for the native call it arrived in
+                if proc.is_alive():
+                    proc.kill()
         pool.shutdown(wait=True, cancel_futures=True)
         self._live.clear()
 
