@@ -138,7 +138,7 @@ def main() -> None:
     archives: dict[str, Path] = {}
 
     def one(name: str, args: list[str], env: dict[str, str] | None = None) -> None:
-        arch = work / f"archive-{re.sub(r'[^a-z0-9]+', '-', name)}"
+        arch = work / f"archive-{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}"
         shutil.rmtree(arch, ignore_errors=True)
         runs[name] = run_add(arch, notes, args, a.model, not a.no_diarize, env)
         archives[name] = arch
@@ -155,6 +155,11 @@ def main() -> None:
     ref = transcripts(archives["--jobs 1"])
     same = all(transcripts(p) == ref for p in archives.values())
     print(f"transcripts identical across runs ({len(ref)} each): {'yes' if same else 'NO'}")
+    for name, arch in archives.items():
+        other = transcripts(arch)
+        for k in sorted(k for k in ref if other.get(k) != ref[k]):
+            fn = re.search(r'"filename": "([^"]*)"', ref[k])
+            print(f"  {name}: {fn.group(1) if fn else k} differs from --jobs 1")
     if not a.keep:
         shutil.rmtree(work, ignore_errors=True)
     if not same or len(ref) != len(files):

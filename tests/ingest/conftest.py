@@ -16,16 +16,20 @@ from tests.conftest import shared
 MODEL = "tiny.en"
 GOOD = ("jfk.flac", "leopard_diarization_test.wav", "stereo_call.wav")
 BAD = ("broken.ogg", "notes.ogg", "pipe.ogg")
+#: A second copy of jfk.flac under another name: the same bytes, so "already archived".
+TWIN = "jfk_copy.flac"
 
 
 @pytest.fixture(scope="session")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """jfk, a 3-speaker clip and a stereo call, with a cut Ogg file (found bad by the
-    worker), a text file named .ogg and a FIFO (both found bad here) walked between them."""
+    worker), a text file named .ogg and a FIFO (both found bad here) walked between them,
+    and a copy of jfk right after it."""
     d = tmp_path_factory.mktemp("clips") / "leak"
     d.mkdir()
     for name in ("jfk.flac", "stereo_call.wav"):
         shutil.copyfile(shared(name), d / name)
+    shutil.copyfile(shared("jfk.flac"), d / TWIN)
     shutil.copyfile(shared("real/leopard_diarization_test.wav"),
                     d / "leopard_diarization_test.wav")
     whole = shared("real/fleurs-de-000.ogg").read_bytes()
@@ -43,6 +47,7 @@ def serial(clips: Path, tmp_path_factory: pytest.TempPathFactory):
     a = Archive.init(tmp_path_factory.mktemp("serial") / "arch")
     results = list(a.add_many([clips], AddOptions(model=MODEL)))
     assert [r.path.name for r in results if r.recording] == sorted(GOOD)
+    assert [r.path.name for r in results if r.duplicate_of] == [TWIN]
     return a, results
 
 

@@ -16,7 +16,7 @@ from archive.ingest import cluster as cl
 from archive.ingest.pipeline import AddOptions
 from archive.ingest.remote import Job, ModelRef, accept
 from archive.library import Archive
-from tests.ingest.conftest import GOOD, MODEL, same_archive
+from tests.ingest.conftest import GOOD, MODEL, TWIN, same_archive
 
 distributed = pytest.importorskip("distributed", reason="Dask is the optional extra "
                                   "archive[cluster]; install it to test --cluster")
@@ -34,6 +34,7 @@ def test_an_add_through_a_local_cluster_makes_the_same_archive(serial, clips, lo
     a = Archive.init(tmp_path / "arch")
     results = list(a.add_many([clips], AddOptions(model=MODEL), cluster=local.scheduler_address))
     assert [r.path.name for r in results if r.recording] == sorted(GOOD)
+    assert [r.path.name for r in results if r.duplicate_of] == [TWIN]
     assert "broken.ogg: truncated" in str(next(r.error for r in results
                                                if r.path.name == "broken.ogg"))
     same_archive(serial[0], a)

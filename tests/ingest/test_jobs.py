@@ -16,7 +16,7 @@ from archive.cli import main
 from archive.ingest.jobs import threads_per_job
 from archive.ingest.pipeline import AddOptions
 from archive.library import Archive
-from tests.ingest.conftest import BAD, GOOD, MODEL, same_archive
+from tests.ingest.conftest import BAD, GOOD, MODEL, TWIN, same_archive
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +33,7 @@ def parallel(clips: Path, tmp_path_factory: pytest.TempPathFactory):
 
 def test_jobs_2_makes_the_same_archive_as_one_at_a_time(serial, parallel):
     a, r = parallel
-    assert "3 added, 0 already archived, 3 failed" in r.stdout
+    assert "3 added, 1 already archived, 3 failed" in r.stdout
     same_archive(serial[0], a)
     jfk = next(x for x in a.recordings() if x.filename == "jfk.flac")
     words = a.transcript(jfk.id).text.lower()
@@ -52,6 +52,7 @@ def test_one_bad_file_does_not_stop_the_batch(parallel):
     broken, notes, pipe = errors
     assert "broken.ogg: truncated" in broken  # found by the worker, reported by name
     assert "notes.ogg" in notes and "pipe.ogg: not a regular file" in pipe
+    assert f"already archived: {TWIN} is " in r.stdout  # the same bytes twice in one batch
     assert not any((a.root / "staging").iterdir())
 
 
