@@ -39,11 +39,13 @@ def threads_per_job(jobs: int, cores: int | None = None) -> int:
     """Recogniser threads for each of ``jobs`` workers: ``$ARCHIVE_THREADS`` if set, else
     the cores shared out, at least one.
 
-    Measured with ``bench/throughput.py`` on a 2-core machine: two workers of one thread
-    each beat one worker of two threads (CTranslate2 scales poorly past one thread on short
-    files, and diarization and decoding run single-threaded in between), while two workers
-    of two threads each only fought over the cores. Transcripts are the same whatever the
-    thread count (checked on jfk, German, Spanish and Russian clips).
+    Measured with ``bench/throughput.py`` (22 real voice notes, 11.6 min of audio; tiny.en
+    without diarization; a 2-core machine shared with other work): two workers of one
+    thread each took 0.79x the wall time of one file at a time on two threads, likely
+    because decoding, VAD and diarization run on one thread between the recogniser's calls
+    and whole files side by side keep both cores busy. The thread count does not change the
+    words (the same transcripts with 1 and 2 threads on jfk, German, Spanish and Russian
+    clips, model base).
     """
     env = os.environ.get("ARCHIVE_THREADS", "")
     if env.isdigit() and int(env) > 0:
