@@ -142,3 +142,17 @@ class OutputRefused(UsageError):
 
 class ArchiveTampered(ArchiveCorrupt):
     """A file of the archive does not match the digest the custody log recorded for it."""
+
+
+# issue 15: several files at once, and a cluster
+
+class RemoteResultInvalid(ArchiveError):
+    """A worker's result failed its checks (audio hash, model, word times); nothing was added."""
+
+
+class WorkerLost(ArchiveError):
+    """The worker analysing a file died, again when retried; the file was not added."""
+
+
+class ClusterError(ArchiveError):
+    """The Dask cluster cannot be reached or used (or Dask is not installed)."""

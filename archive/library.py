@@ -25,6 +25,7 @@ from .timecode import parse_hit_number, parse_ref
 if TYPE_CHECKING:
     from .editing.corrections import EditResult, Mark, RevisionInfo
     # ingest pulls in numpy; searching and listing must not pay for it.
+    from .ingest.batch import BatchProgress
     from .ingest.pipeline import AddOptions, AddResult, Ingest, Progress
 
 
@@ -186,29 +187,63 @@ class Archive:
 
     def add_many(self, paths: Iterable[Path | str], opts: AddOptions | None = None, *,
                  progress: Callable[[Path, str, float, float], None] | None = None,
-                 on_wait: Callable[[str], None] | None = None) -> Iterator[AddResult]:
+                 on_wait: Callable[[str], None] | None = None, jobs: int = 1,
+                 cluster: str | None = None,
+                 overall: Callable[[BatchProgress], None] | None = None) -> Iterator[AddResult]:
         """Add files and folders (walked recursively); one bad file does not stop the rest.
 
+        Args:
+            paths: Files and folders.
+            opts: Options for every file.
+            progress: Called with (path, stage, done, total) within each file (one file at a
+                time only: not with ``jobs`` above 1 or ``cluster``).
+            on_wait: Called when a commit waits for another process's write lock.
+            jobs: Analyse this many files at once in worker processes
+                (:mod:`archive.ingest.jobs`).
+            cluster: A Dask scheduler address (``tcp://HOST:8786``) whose workers analyse the
+                files (:mod:`archive.ingest.cluster`).
+            overall: Called with the batch's :class:`~archive.ingest.batch.BatchProgress`
+                (files done, audio done, ETA) at the start and after each file.
+
         Yields:
-            One :class:`AddResult` per file, as each finishes.
+            One :class:`AddResult` per file, as each finishes (in walk order).
+
+        Raises:
+            UsageError: If ``jobs`` is below 1, or given with ``cluster``.
+            ClusterError: If the cluster cannot be used.
         """
         ingest = self._ingest()
         from .ingest.pipeline import AddOptions, AddResult, walk
         opts = opts or AddOptions()
-        for p in walk(Path(x) for x in paths):
+        files: Iterable[Path] = walk(Path(x) for x in paths)
+        if jobs != 1 or cluster:
+            from .ingest.batch import backend_for, run
+            yield from run(ingest, files, opts, backend_for(jobs, cluster), overall=overall,
+                           on_wait=on_wait)
+            return
+        tally = seconds = None
+        if overall:
+            from .ingest.batch import Tally, announced_seconds
+            files = list(files)
+            seconds = [announced_seconds(p) for p in files]
+            tally = Tally(seconds)
+            overall(tally.progress())
+        for i, p in enumerate(files):
             def prog(stage: str, done: float, total: float, p: Path = p) -> None:
                 if progress:
                     progress(p, stage, done, total)
             try:
-                rec = ingest.add(p, opts, progress=prog, on_wait=on_wait)
+                res = AddResult(p, recording=ingest.add(p, opts, progress=prog, on_wait=on_wait))
             except AlreadyArchived as e:
-                yield AddResult(p, duplicate_of=e.recording_id)
+                res = AddResult(p, duplicate_of=e.recording_id)
             except ArchiveError as e:
-                yield AddResult(p, error=e)
+                res = AddResult(p, error=e)
             except OSError as e:
-                yield AddResult(p, error=InputError(f"{p.name}: {e.strerror or e}"))
-            else:
-                yield AddResult(p, recording=rec)
+                res = AddResult(p, error=InputError(f"{p.name}: {e.strerror or e}"))
+            if tally is not None and seconds is not None and overall:
+                tally.finish(seconds[i], res.recording is not None)
+                overall(tally.progress())
+            yield res
 
     # ------------------------------------------------------------ search
     def search(self, query: str, *, limit: int = 20, sort: str = "score",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,39 @@ def _progress_callbacks(enabled: bool):
     return prog, callback, on_wait
 
 
+def _echo_above(prog: Any, show: bool):
+    """click.echo, except that a line for the terminal the bars are drawn on goes through
+    their console, above them (written past it, it would be drawn over)."""
+    def echo(text: str, err: bool = False) -> None:
+        if show and (sys.stderr if err else sys.stdout).isatty():
+            prog.console.print(text, markup=False, highlight=False, soft_wrap=True)
+        else:
+            click.echo(text, err=err)
+    return echo
+
+
+def _overall_bar(prog: Any):
+    """A callback drawing one bar for a batch: files done, hours of audio done, and the
+    batch's own ETA (rich's per-bar estimate knows nothing of the files still queued)."""
+    task: list[Any] = []
+
+    def overall(b: Any) -> None:
+        if b.files_total < 2:
+            return
+        text = (f"{b.files_done}/{b.files_total} files, {_clock(b.seconds_done)}/"
+                f"{_clock(b.seconds_total)} of audio")
+        eta = "-:--:--" if b.eta is None else _clock(b.eta)
+        if not task:
+            task.append(prog.add_task(text, total=max(b.seconds_total, 1e-9), eta=eta))
+        prog.update(task[0], description=text, completed=b.seconds_done, eta=eta)
+    return overall
+
+
+def _clock(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(readable=False))
 @click.option("--title", help="Title (default: the file name).")
@@ -67,13 +101,18 @@ def _progress_callbacks(enabled: bool):
 @click.option("--max-duration", "max_duration", metavar="TIME", default="12h",
               show_default=True,
               help="Refuse recordings longer than this (e.g. 12h, 90m, 3600, 1:30:00).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Analyse this many files at once, in worker processes.")
+@click.option("--cluster", metavar="tcp://HOST:8786", envvar="ARCHIVE_CLUSTER",
+              help="Hand transcription and diarization to the workers of this Dask scheduler "
+                   "(needs archive[cluster]; default: $ARCHIVE_CLUSTER).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @pass_ctx
 def add(obj: Ctx, paths: tuple[str, ...], title: str | None, source: str | None,
         recorded: str | None, tags: tuple[str, ...], note: str | None, language: str | None,
         model: str | None, diarize: bool, speakers: int | None, min_speakers: int | None,
         max_speakers: int | None, hotwords: str | None, translate: bool, max_duration: str,
-        quiet: bool) -> None:
+        jobs: int, cluster: str | None, quiet: bool) -> None:
     """Add recordings (files or folders, walked recursively) to the archive."""
     from ..ingest.pipeline import AddOptions
     from ..evidence.provenance import parse_user_date
@@ -93,27 +132,32 @@ def add(obj: Ctx, paths: tuple[str, ...], title: str | None, source: str | None,
                       min_speakers=min_speakers, max_speakers=max_speakers, hotwords=vocab,
                       translate=translate, max_duration=limit)
     a = obj.archive()
-    prog, callback, on_wait = _progress_callbacks(not quiet and sys.stderr.isatty())
+    show = not quiet and sys.stderr.isatty()
+    prog, callback, on_wait = _progress_callbacks(show)
+    echo = _echo_above(prog, show)
     added = dups = errors = 0
     shown = len(a.recovered)
-    with prog:
-        for r in a.add_many([Path(p) for p in paths], opts, progress=callback,
-                            on_wait=on_wait):
+    batch = a.add_many([Path(p) for p in paths], opts, progress=callback, on_wait=on_wait,
+                       jobs=jobs, cluster=cluster or None,
+                       overall=_overall_bar(prog) if show else None)
+    # closing(): on Ctrl-C the batch stops its workers now, not at interpreter exit.
+    with prog, closing(batch):
+        for r in batch:
             for line in a.recovered[shown:]:
-                click.echo(f"recovered: {clean(line)}", err=True)
+                echo(f"recovered: {clean(line)}", err=True)
             shown = len(a.recovered)
             if r.recording is not None:
                 added += 1
                 rec = r.recording
                 lang = clean(rec.language) if rec.language else "no speech detected"
-                click.echo(f"added {rec.short_id}  {clean(rec.title)}  ({rec.duration:.1f} s, "
-                           f"{lang}{_date_note(rec)}){_gaps_note(rec)}")
+                echo(f"added {rec.short_id}  {clean(rec.title)}  ({rec.duration:.1f} s, "
+                     f"{lang}{_date_note(rec)}){_gaps_note(rec)}")
             elif r.duplicate_of:
                 dups += 1
-                click.echo(f"already archived: {clean(r.path.name)} is {r.duplicate_of[:10]}")
+                echo(f"already archived: {clean(r.path.name)} is {r.duplicate_of[:10]}")
             else:
                 errors += 1
-                click.echo(f"archive: error: {clean(str(r.error))}", err=True)
+                echo(f"archive: error: {clean(str(r.error))}", err=True)
     total = added + dups + errors
     if total == 0:
         fail("no audio files found in the given paths", 1)

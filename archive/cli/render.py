@@ -179,8 +179,16 @@ def progress_bar(con: Console, *, enabled: bool, label: str | None = None) -> Pr
     description), with percentage, elapsed time and ETA."""
     first = TextColumn(label) if label else TextColumn("{task.description}")
     return Progress(first, BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                    TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                    TimeElapsedColumn(), TextColumn("ETA"), _Remaining(),
                     console=con, transient=True, disable=not enabled)
+
+
+class _Remaining(TimeRemainingColumn):
+    """Rich's own ETA, unless the task brings one (a batch of files knows its hours left)."""
+
+    def render(self, task: Any) -> Any:
+        eta = task.fields.get("eta")
+        return super().render(task) if eta is None else Text(eta, "progress.remaining")
 
 
 def history_tables(revs: Sequence[Any], marks: Sequence[Any],

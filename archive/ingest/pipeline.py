@@ -121,9 +121,16 @@ class Ingest:
         self.recovered: list[str] = []
 
     # -------------------------------------------------------------- analysis
-    def analyse(self, staged: Path, rid: str, size: int, filename: str, opts: AddOptions,
-                progress: Progress | None) -> tuple[Transcript, Transcript | None]:
-        """Everything that does not touch the archive: returns (transcript, translation)."""
+    @staticmethod
+    def analyse(staged: Path, rid: str, size: int, filename: str, opts: AddOptions,
+                progress: Progress | None, *,
+                threads: int | None = None) -> tuple[Transcript, Transcript | None]:
+        """Everything that does not touch the archive: returns (transcript, translation).
+
+        Static on purpose: it also runs in worker processes and on cluster workers
+        (:mod:`archive.ingest.batch`), where there is no archive. ``threads``: CPU threads
+        for the recogniser (the core count by default).
+        """
         from ..speech import transcribe  # heavy: faster-whisper is loaded here
 
         info = audio.probe(staged, name=filename)
@@ -175,7 +182,7 @@ class Ingest:
         for ch, samples in enumerate(channels):
             span = duration * len(channels)
             res = transcribe.transcribe(
-                samples, model, language=opts.language, hotwords=opts.hotwords,
+                samples, model, language=opts.language, hotwords=opts.hotwords, threads=threads,
                 progress=lambda d, t, ch=ch: tprog(ch * duration + d, span))
             segs = res.segments
             if by_channel:
@@ -231,16 +238,17 @@ class Ingest:
                        options=options)
         translation = None
         if opts.translate:
-            translation = self.translate_audio(mono, t, model, progress)
+            translation = Ingest.translate_audio(mono, t, model, progress, threads=threads)
         return t, translation
 
-    def translate_audio(self, mono: np.ndarray, t: Transcript, model: Any,
-                        progress: Progress | None) -> Transcript:
+    @staticmethod
+    def translate_audio(mono: np.ndarray, t: Transcript, model: Any,
+                        progress: Progress | None, *, threads: int | None = None) -> Transcript:
         """An English translation of the recording, timed on its own."""
         from ..speech import transcribe
 
         res = transcribe.transcribe(
-            mono, model, language=t.language, task="translate",
+            mono, model, language=t.language, task="translate", threads=threads,
             progress=(lambda d, tot: progress("translate", d, tot)) if progress else None)
         return Transcript(recording=t.recording, revision=1, segments=res.segments, speakers=(),
                           language="en", task="translate", created=now_iso(), author="machine",
