@@ -27,7 +27,8 @@ from typing import Any, Callable, Iterable, Iterator, Protocol
 from ..errors import AlreadyArchived, ArchiveError, InputError, UsageError
 from ..evidence.fsutil import copy_hashing, sha256_path, staging_dir
 from ..speech import audio
-from .pipeline import AddOptions, AddResult, Ingest, _check_input
+from .inputs import check_input
+from .pipeline import AddOptions, AddResult, Ingest
 from .remote import Job, ModelRef, accept
 
 
@@ -213,7 +214,7 @@ def _start(ingest: Ingest, path: Path, opts: AddOptions, model: ModelRef | Archi
     try:
         if isinstance(model, ArchiveError):
             raise model
-        _check_input(path)
+        check_input(path)
         name = os.fsencode(path.name).decode("utf-8", "replace")
         try:
             rid = sha256_path(path)
