@@ -9,13 +9,12 @@ does the work: quotes and citations to :mod:`archive.citing`, adding and transla
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from .citing import cite as citing
-from .errors import AlreadyArchived, ArchiveError, BadReference, InputError
+from .errors import BadReference
 from .citing.export import export as render_export
 from .models import Citation, Hit, Recording, Transcript
 from .paths import default_archive
@@ -109,14 +108,8 @@ class Archive:
         """Writes that a process began and did not finish because it died (not those of a
         process still running), e.g. ``["add of 3fa4c1d2e0"]``. Readers cannot finish them;
         the next command that writes (``archive verify`` is one) does."""
-        from .evidence.fsutil import pid_alive
-        out = []
-        for j in self.store.journal():
-            pid = j.get("pid")
-            if isinstance(pid, int) and pid != os.getpid() and pid_alive(pid):
-                continue
-            out.append(f"{j.get('op')} of {str(j.get('id'))[:10]}")
-        return out
+        from .evidence.recovery import interrupted
+        return interrupted(self.store)
 
     # ------------------------------------------------------------ lookup
     def resolve(self, ref: str) -> str:
@@ -213,7 +206,7 @@ class Archive:
             ClusterError: If the cluster cannot be used.
         """
         ingest = self._ingest()
-        from .ingest.pipeline import AddOptions, AddResult, walk
+        from .ingest.pipeline import AddOptions, walk
         opts = opts or AddOptions()
         files: Iterable[Path] = walk(Path(x) for x in paths)
         if jobs != 1 or cluster:
@@ -221,29 +214,9 @@ class Archive:
             yield from run(ingest, files, opts, backend_for(jobs, cluster), overall=overall,
                            on_wait=on_wait)
             return
-        tally = seconds = None
-        if overall:
-            from .ingest.batch import Tally, announced_seconds
-            files = list(files)
-            seconds = [announced_seconds(p) for p in files]
-            tally = Tally(seconds)
-            overall(tally.progress())
-        for i, p in enumerate(files):
-            def prog(stage: str, done: float, total: float, p: Path = p) -> None:
-                if progress:
-                    progress(p, stage, done, total)
-            try:
-                res = AddResult(p, recording=ingest.add(p, opts, progress=prog, on_wait=on_wait))
-            except AlreadyArchived as e:
-                res = AddResult(p, duplicate_of=e.recording_id)
-            except ArchiveError as e:
-                res = AddResult(p, error=e)
-            except OSError as e:
-                res = AddResult(p, error=InputError(f"{p.name}: {e.strerror or e}"))
-            if tally is not None and seconds is not None and overall:
-                tally.finish(seconds[i], res.recording is not None)
-                overall(tally.progress())
-            yield res
+        from .ingest.batch import run_serial
+        yield from run_serial(ingest, files, opts, progress=progress, on_wait=on_wait,
+                              overall=overall)
 
     # ------------------------------------------------------------ search
     def search(self, query: str, *, limit: int = 20, sort: str = "score",

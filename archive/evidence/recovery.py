@@ -25,17 +25,30 @@ record noted when the operation began.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import ArchiveError
-from .fsutil import finish_swap, remove_tree, sha256_path
+from .fsutil import finish_swap, pid_alive, remove_tree, sha256_path
 from ..models import Recording
 from .store import CustodyLog, Store
 
 IndexFactory = Callable[[], Any]
 _SHA = re.compile(r"[0-9a-f]{64}")
+
+
+def interrupted(store: Store) -> list[str]:
+    """Writes that a process began and did not finish because it died (not those of a
+    process still running), e.g. ``["add of 3fa4c1d2e0"]``."""
+    out = []
+    for j in store.journal():
+        pid = j.get("pid")
+        if isinstance(pid, int) and pid != os.getpid() and pid_alive(pid):
+            continue
+        out.append(f"{j.get('op')} of {str(j.get('id'))[:10]}")
+    return out
 
 
 def recover(store: Store, index_factory: IndexFactory, custody: CustodyLog) -> list[str]:

@@ -272,3 +272,44 @@ def _finish(ingest: Ingest, e: _Entry, backend: Backend,
         return AddResult(e.path, error=err)
     finally:
         e.stack.close()
+
+
+def run_serial(ingest: Ingest, files: Iterable[Path], opts: AddOptions, *,
+               progress: Callable[[Path, str, float, float], None] | None = None,
+               on_wait: Callable[[str], None] | None = None,
+               overall: Callable[[BatchProgress], None] | None = None) -> Iterator[AddResult]:
+    """Add files one at a time in this process; one bad file does not stop the rest.
+
+    Args:
+        ingest: The archive's add pipeline.
+        files: Walked files, in order.
+        opts: Options for every file.
+        progress: Called with (path, stage, done, total) within each file.
+        on_wait: Called when a commit waits for another process's write lock.
+        overall: Called with the batch's progress at the start and after each file.
+
+    Yields:
+        One :class:`AddResult` per file, as each finishes.
+    """
+    tally = seconds = None
+    if overall:
+        files = list(files)
+        seconds = [announced_seconds(p) for p in files]
+        tally = Tally(seconds)
+        overall(tally.progress())
+    for i, p in enumerate(files):
+        def prog(stage: str, done: float, total: float, p: Path = p) -> None:
+            if progress:
+                progress(p, stage, done, total)
+        try:
+            res = AddResult(p, recording=ingest.add(p, opts, progress=prog, on_wait=on_wait))
+        except AlreadyArchived as e:
+            res = AddResult(p, duplicate_of=e.recording_id)
+        except ArchiveError as e:
+            res = AddResult(p, error=e)
+        except OSError as e:
+            res = AddResult(p, error=InputError(f"{p.name}: {e.strerror or e}"))
+        if tally is not None and seconds is not None and overall:
+            tally.finish(seconds[i], res.recording is not None)
+            overall(tally.progress())
+        yield res
