@@ -108,3 +108,9 @@ class EditError(ArchiveError):
 
 class DiskFull(ArchiveError):
     """The disk filled up during a write; nothing was changed."""
+
+
+# --- issue 15: devices ----------------------------------------------------------------------
+
+class DeviceUnavailable(ModelError):
+    """The device asked for (a CUDA GPU) is not available on this machine."""

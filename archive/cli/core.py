@@ -64,14 +64,23 @@ def _progress_callbacks(enabled: bool):
 @click.option("--hotwords", metavar="TEXT",
               help="Names and terms to favour, e.g. \"Khakassia, Navalny, Chernihiv\".")
 @click.option("--translate", is_flag=True, help="Also store an English translation.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"], case_sensitive=False),
+              help="Where the models run (default: $ARCHIVE_DEVICE, else auto: a CUDA GPU "
+                   "when there is one).")
+@click.option("--compute-type", metavar="TYPE",
+              help="CTranslate2 compute type (default: float16 on a GPU, int8 on the CPU).")
+@click.option("--batch-size", type=click.IntRange(1, 256), metavar="N",
+              help="Speech chunks decoded at once (default: 8 on the CPU, 16 on a GPU; "
+                   "1 decodes one window after another).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @pass_ctx
 def add(obj: Ctx, paths: tuple[str, ...], title: str | None, source: str | None,
         recorded: str | None, tags: tuple[str, ...], note: str | None, language: str | None,
         model: str | None, diarize: bool, speakers: int | None, min_speakers: int | None,
-        max_speakers: int | None, hotwords: str | None, translate: bool, quiet: bool) -> None:
+        max_speakers: int | None, hotwords: str | None, translate: bool, device: str | None,
+        compute_type: str | None, batch_size: int | None, quiet: bool) -> None:
     """Add recordings (files or folders, walked recursively) to the archive."""
-    from ..ingest.pipeline import AddOptions
+    from ..ingest.pipeline import AddOptions, check_device
     from ..evidence.provenance import parse_user_date
     from .render import clean
     if recorded:
@@ -81,12 +90,15 @@ def add(obj: Ctx, paths: tuple[str, ...], title: str | None, source: str | None,
             fail(str(e), 2)
     if min_speakers and max_speakers and min_speakers > max_speakers:
         fail("--min-speakers is larger than --max-speakers", 2)
+    # Before the archive or any file is touched: one error, not one per file.
+    check_device(AddOptions(device=device, compute_type=compute_type))
     obj.archive(create=True)
     vocab = _vocabulary(obj, hotwords)
     opts = AddOptions(title=title, source=source, recorded=recorded, tags=tags, note=note,
                       language=language, model=model, diarize=diarize, speakers=speakers,
                       min_speakers=min_speakers, max_speakers=max_speakers, hotwords=vocab,
-                      translate=translate)
+                      translate=translate, device=device, compute_type=compute_type,
+                      batch_size=batch_size)
     a = obj.archive()
     prog, callback, on_wait = _progress_callbacks(not quiet and sys.stderr.isatty())
     added = dups = errors = 0

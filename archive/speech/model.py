@@ -6,8 +6,8 @@ Hugging Face cache. Their weights are hashed against the published hash (embedde
 hashed to be recorded (the others).
 
 Nothing here imports faster_whisper, ctranslate2 or huggingface_hub: the model packages are
-located with ``find_spec``, and a hub name is handed to :func:`archive.speech.transcribe.cached_hub_model`,
-the one module that imports faster_whisper.
+located with ``find_spec``, and a hub name is looked up by
+:func:`archive.speech.whisper.hub_model_dir`, the one module that imports faster_whisper.
 """
 
 from __future__ import annotations
@@ -98,10 +98,13 @@ def resolve_model(name_or_path: str | None, *, cache_dir: Path | None = None) ->
         return ResolvedModel(str(path), path, hash_weights(path / "model.bin"))
     if _looks_like_path(name):
         raise ModelError(f"{name}: no such model directory")
-    # Size names map to hub ids inside faster_whisper, which only archive.speech.transcribe imports.
-    from .transcribe import cached_hub_model
+    # Size names map to hub ids inside faster_whisper, which only archive.speech.whisper imports.
+    from .whisper import hub_model_dir
 
-    return cached_hub_model(name)
+    folder = hub_model_dir(name)
+    if folder is None:
+        raise ModelError(f"model {name} is not available offline; pass a local path")
+    return ResolvedModel(name, folder, hash_weights(folder / "model.bin"))
 
 
 def _looks_like_path(name: str) -> bool:
