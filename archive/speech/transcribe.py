@@ -1,7 +1,8 @@
 """Speech recognition for evidence: transcription with every check, and forced alignment.
 
-Models are found and verified offline by :mod:`archive.speech.model` (its names are re-exported
-here); their weights are hashed again before the first load in a process. The model runs
+Models are found, verified and loaded (on the CPU or a GPU) by :mod:`archive.speech.model`
+(its names are re-exported here); their weights are hashed again before the first load in a
+process. The model runs
 through :mod:`archive.speech.whisper`, the one module that imports faster-whisper and
 CTranslate2. Transcription adds what plain faster-whisper lacks for evidence work: speech is
 decoded in batches of chunks cut at pauses (or, with a batch size of 1, by faster-whisper's
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -23,10 +23,10 @@ import numpy as np
 
 from . import longform, whisper
 from .echo import remove_echoes
-from ..errors import InputError, ModelError, UsageError
+from ..errors import InputError, UsageError
 from ..models import Segment, Word
-from .model import (BASE_SHA256, DEFAULT_MODEL, TINY_EN_SHA256, ResolvedModel,
-                    default_cache_dir, resolve_model, verify_weights)
+from .model import (BASE_SHA256, DEFAULT_MODEL, TINY_EN_SHA256, Engine, ResolvedModel,
+                    choose_device, default_cache_dir, load_engine, load_model, resolve_model)
 
 SAMPLE_RATE = 16000
 BEAM_SIZE = whisper.BEAM_SIZE
@@ -50,10 +50,6 @@ WINDOW = 300.0
 #: Highest no-speech probability accepted for text found in a re-decoded gap.
 NO_SPEECH_GAP = 0.5
 
-_LOADED: dict[tuple[Any, ...], Any] = {}
-_LOAD_LOCK = threading.Lock()
-
-
 def speech_regions(audio: np.ndarray, *, min_silence: float = 0.3,
                    pad: float = 0.05, threshold: float = 0.5) -> list[tuple[float, float]]:
     """Speech regions found by the silero VAD that faster-whisper ships.
@@ -75,85 +71,6 @@ def speech_regions(audio: np.ndarray, *, min_silence: float = 0.3,
     # In chunks: silero pads and re-batches its whole input (1 GB for two hours).
     return [(a / SAMPLE_RATE, b / SAMPLE_RATE)
             for a, b in longform.chunked_regions(len(audio), detect)]
-
-
-# --- loading ----------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Engine:
-    """A loaded model and how it runs.
-
-    Attributes:
-        model: The faster-whisper model.
-        device: ``cpu`` or ``cuda``.
-        compute_type: The CTranslate2 compute type it was loaded with.
-        threads: CPU threads it uses.
-    """
-
-    model: Any
-    device: str
-    compute_type: str
-    threads: int
-
-
-def choose_device(device: str | None = None, compute_type: str | None = None
-                  ) -> tuple[str, str]:
-    """The (device, compute type) a load would use; see :func:`archive.speech.whisper.choose_device`.
-
-    Raises:
-        DeviceUnavailable: For ``cuda`` without a GPU.
-        UsageError: For an unknown device or an unsupported compute type.
-    """
-    return whisper.choose_device(device, compute_type)
-
-
-def load_engine(resolved: ResolvedModel, *, threads: int | None = None,
-                device: str | None = None, compute_type: str | None = None) -> Engine:
-    """Load a resolved model once per process, on the device asked for.
-
-    The weights are hashed again before the first load in a process (about 0.1 s for base), so
-    a file changed after :func:`resolve_model` is refused. With ``device`` ``auto`` (the
-    default), a GPU that CTranslate2 sees but cannot load the model on is passed over for the
-    CPU, so ``auto`` works wherever the CPU does.
-
-    Args:
-        resolved: From :func:`resolve_model`.
-        threads: CPU threads; the core count by default.
-        device: ``auto``, ``cpu`` or ``cuda`` (default: ``$ARCHIVE_DEVICE``, else auto).
-        compute_type: CTranslate2 compute type (default: float16 on a GPU, int8 on the CPU).
-
-    Raises:
-        ModelHashMismatch: If model.bin no longer has the resolved hash.
-        DeviceUnavailable: For ``cuda`` without a GPU.
-        UsageError: For an unknown device or an unsupported compute type.
-        ModelError: If CTranslate2 cannot load the model.
-    """
-    threads = threads or os.cpu_count() or 1
-    asked = (device or os.environ.get("ARCHIVE_DEVICE") or "auto").strip().lower()
-    dev, ct = whisper.choose_device(asked, compute_type)
-    with _LOAD_LOCK:
-        key = (str(resolved.path), resolved.sha256, threads, dev, ct)
-        engine = _LOADED.get(key)
-        if engine is None:
-            verify_weights(resolved.path / "model.bin", resolved.sha256)
-            try:
-                model = whisper.open_model(resolved.path, name=resolved.name, device=dev,
-                                           compute_type=ct, threads=threads)
-            except ModelError:
-                if not (asked == "auto" and dev == "cuda"):
-                    raise
-                dev, ct = whisper.choose_device("cpu", None)
-                model = whisper.open_model(resolved.path, name=resolved.name, device=dev,
-                                           compute_type=ct, threads=threads)
-            engine = _LOADED[key] = Engine(model, dev, ct, threads)
-    return engine
-
-
-def load_model(resolved: ResolvedModel, *, threads: int | None = None,
-               device: str | None = None, compute_type: str | None = None) -> Any:
-    """The faster-whisper model of :func:`load_engine` (same arguments and errors)."""
-    return load_engine(resolved, threads=threads, device=device,
-                       compute_type=compute_type).model
 
 
 # --- transcription ----------------------------------------------------------------------------

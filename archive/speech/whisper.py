@@ -1,22 +1,15 @@
-"""faster-whisper and CTranslate2, behind one door: devices, loading, VAD, decoding, alignment.
-
-This is the only module that imports ``faster_whisper`` or ``ctranslate2`` (lazily, inside
-functions), so that their cost and failure modes live in one place. It knows nothing of
-archives or transcripts: it turns 16 kHz samples into :class:`~archive.models.Segment` s.
+"""faster-whisper and CTranslate2 behind one door (the only module importing them, lazily):
+GPUs, loading, VAD, decoding, alignment. It turns 16 kHz samples into Segments.
 
 Decoding is deterministic. faster-whisper retries a window that fails its checks (too
-repetitive, or too unsure) by *sampling* at rising temperatures, and CTranslate2's sampler
-draws from a per-thread generator that is seeded once per process and can never be reset, so
-the same recording gave different words from run to run. Here the retries are beam searches
-with other settings (:data:`FALLBACK`), chosen by the same checks: the same audio, model,
-options and machine give the same words.
+repetitive, or too unsure) by *sampling*, and CTranslate2 samples from a per-thread generator
+seeded once per process that cannot be reset: the same recording gave different words from
+run to run. Here the retries are beam searches (:data:`FALLBACK`), chosen by the same checks.
 
-Two ways to decode: :func:`decode_window` runs faster-whisper's own sequential loop (30 s
-windows over the speech of one stretch, seeking after each), and :func:`decode_batch` runs
-the model on several independent chunks of at most 30 s at once, as faster-whisper's
-``BatchedInferencePipeline`` does, but with the language detected per chunk, the fallback
-above, the text of an unfinished last segment kept, and the words of each chunk timed
-independently of the other chunks in its batch.
+:func:`decode_window` runs faster-whisper's sequential loop (30 s windows, seeking after
+each); :func:`decode_batch` runs independent chunks of at most 30 s at once, as its
+``BatchedInferencePipeline`` does, but with a language per chunk, the fallback above, the
+text of an unclosed last segment kept, and word times independent of the rest of the batch.
 """
 
 from __future__ import annotations
@@ -29,15 +22,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..errors import DeviceUnavailable, ModelError, UsageError
+from ..errors import ModelError, UsageError
 from ..models import Segment, Word
 
 SAMPLE_RATE = 16000
-#: Devices a user may ask for (``--device``, ``$ARCHIVE_DEVICE``).
-DEVICES = ("auto", "cpu", "cuda")
-#: Compute types tried in order on each device when none is given. int8 on the CPU ran jfk
-#: in 1.7 s against 2.4 s for float32 with the same words; float16 is what GPUs are fast at.
-DEFAULT_COMPUTE = {"cuda": ("float16", "int8_float16", "float32"), "cpu": ("int8", "float32")}
 BEAM_SIZE = 5
 #: faster-whisper's checks of a decoded window (the values it and Whisper use).
 COMPRESSION_RATIO_THRESHOLD = 2.4
@@ -58,8 +46,7 @@ APPEND_PUNCTUATIONS = "\"'.。,，!！?？:：”)]}、"
 #: faster-whisper carries the end of the previous chunk's speech into the next chunk's word
 #: timing; this makes every chunk start "after a long pause", whatever precedes it in its batch.
 _APART = 10000.0
-#: Windows retried by the sequential loop in this thread (faster-whisper calls the fallback
-#: without a way to report back).
+#: Windows the sequential loop retried, per thread (faster-whisper cannot report it back).
 _counts = threading.local()
 
 
@@ -79,54 +66,17 @@ def _first_line(e: BaseException) -> str:
 
 def cuda_device_count() -> int:
     """How many CUDA GPUs CTranslate2 can use (0 without a GPU, a driver or CUDA support)."""
-    try:
+    try:  # a broken CUDA install must not break the CPU path
         import ctranslate2
-
         return int(ctranslate2.get_cuda_device_count())
-    except Exception:  # a broken CUDA install must not break the CPU path
+    except Exception:
         return 0
-
-
-def choose_device(device: str | None = None, compute_type: str | None = None
-                  ) -> tuple[str, str]:
-    """The device and compute type to decode with.
-
-    Args:
-        device: ``auto`` (the default; also read from ``$ARCHIVE_DEVICE``), ``cpu`` or
-            ``cuda``. ``auto`` takes the GPU when CTranslate2 sees one, else the CPU.
-        compute_type: A CTranslate2 compute type (``int8``, ``float16``…); by default
-            float16 on a GPU and int8 on the CPU (the first the device supports).
-
-    Returns:
-        (device, compute type), e.g. ``("cpu", "int8")``.
-
-    Raises:
-        UsageError: For an unknown device, or a compute type the device does not support.
-        DeviceUnavailable: For ``cuda`` on a machine where CTranslate2 sees no GPU.
-    """
-    asked = (device or os.environ.get("ARCHIVE_DEVICE") or "auto").strip().lower()
-    if asked not in DEVICES:
-        raise UsageError(f"unknown device {asked!r}; use auto, cpu or cuda")
-    gpus = cuda_device_count()
-    if asked == "cuda" and gpus == 0:
-        raise DeviceUnavailable("device cuda was asked for (--device or ARCHIVE_DEVICE), but "
-                                "CTranslate2 sees no CUDA GPU here; use --device cpu or auto")
-    chosen = "cuda" if asked == "cuda" or (asked == "auto" and gpus > 0) else "cpu"
-    supported = compute_types(chosen)
-    if compute_type:
-        ct = compute_type.strip().lower()
-        if ct not in supported | {"default", "auto"}:
-            raise UsageError(f"compute type {ct!r} is not supported on {chosen} "
-                             f"(supported: {', '.join(sorted(supported))})")
-        return chosen, ct
-    return chosen, next((c for c in DEFAULT_COMPUTE[chosen] if c in supported), "default")
 
 
 def compute_types(device: str) -> set[str]:
     """Compute types CTranslate2 supports on ``device`` here (empty if it cannot tell)."""
     try:
         import ctranslate2
-
         return set(ctranslate2.get_supported_compute_types(device))
     except Exception:
         return set()
@@ -225,24 +175,20 @@ def _compression(tokenizer: Any, tokens: list[int]) -> float:
 
 
 def _retry(model: Any, encoder_output: Any, prompt: list[int], tokenizer: Any,
-           suppress: list[int] | None, first: tuple[Any, float]) -> tuple[Any, float, int]:
-    """The fallback ladder for one window whose first decode failed the checks.
-
-    Returns:
-        (result, average log-probability, retries used); retries is ``len(FALLBACK) + 1``
-        when every try failed and the best one was kept.
-    """
+           suppress: list[int] | None, first: tuple[Any, float]) -> tuple[Any, float]:
+    """(result, average log-probability) of the fallback ladder, for a window whose first
+    decode failed the checks: the first try that passes, else (as Whisper) the likeliest try
+    that is not a loop, else the likeliest."""
     tries = [(first[0], first[1], _compression(tokenizer, first[0].sequences_ids[0]))]
-    for i, kw in enumerate(FALLBACK, 1):
+    for kw in FALLBACK:
         r, lp = _generate(model, encoder_output, [prompt], suppress, **kw)[0]
         cr = _compression(tokenizer, r.sequences_ids[0])
         if not _fails(lp, cr, r.no_speech_prob):
-            return r, lp, i
+            return r, lp
         tries.append((r, lp, cr))
-    # Like Whisper: the likeliest of the tries that are not loops, else the likeliest.
     pool = [t for t in tries if t[2] <= COMPRESSION_RATIO_THRESHOLD] or tries
     best = max(pool, key=lambda t: t[1])
-    return best[0], best[1], len(FALLBACK) + 1
+    return best[0], best[1]
 
 
 def _with_fallback(model: Any, encoder_output: Any, prompt: list[int], tokenizer: Any,
@@ -253,7 +199,7 @@ def _with_fallback(model: Any, encoder_output: Any, prompt: list[int], tokenizer
                       patience=options.patience)[0]
     r, lp = first
     if _fails(lp, _compression(tokenizer, r.sequences_ids[0]), r.no_speech_prob):
-        r, lp, _ = _retry(model, encoder_output, prompt, tokenizer, suppress, first)
+        r, lp = _retry(model, encoder_output, prompt, tokenizer, suppress, first)
         _counts.retries = getattr(_counts, "retries", 0) + 1
     # faster-whisper reads the third item as the temperature: always 0, nothing was sampled.
     return r, lp, 0.0, _compression(tokenizer, r.sequences_ids[0])
@@ -295,7 +241,8 @@ def decode_window(model: Any, samples: np.ndarray, *, language: str | None, task
             temperature=[0.0])
         out = []
         for s in stream:
-            out.append(_segment(s.start, s.end, s.text, s.words, s.avg_logprob,
+            words = [(w.start, w.end, w.word, w.probability) for w in s.words or ()]
+            out.append(_segment(s.start, s.end, s.text, words, s.avg_logprob,
                                 s.no_speech_prob, s.compression_ratio))
             if on_segment is not None:
                 on_segment(out[-1])
@@ -305,13 +252,12 @@ def decode_window(model: Any, samples: np.ndarray, *, language: str | None, task
                    _counts.retries)
 
 
-def _segment(start: float, end: float, text: str, words: Any, avg_logprob: float,
-             no_speech: float, compression: float, offset: float = 0.0) -> Segment:
-    ws = tuple(Word(float(w.start) + offset, float(w.end) + offset, w.word.strip(),
-                    float(w.probability)) for w in (words or ()) if w.word.strip())
-    return Segment(id=0, start=float(start) + offset, end=float(end) + offset,
-                   text=text.strip(), words=ws, avg_logprob=float(avg_logprob),
-                   no_speech_prob=float(no_speech), compression_ratio=float(compression))
+def _segment(start: float, end: float, text: str, words: Sequence[tuple[float, float, str, float]],
+             avg_logprob: float, no_speech: float, compression: float) -> Segment:
+    ws = tuple(Word(float(a), float(b), w.strip(), float(p)) for a, b, w, p in words if w.strip())
+    return Segment(id=0, start=float(start), end=float(end), text=text.strip(), words=ws,
+                   avg_logprob=float(avg_logprob), no_speech_prob=float(no_speech),
+                   compression_ratio=float(compression))
 
 
 # --- batched decoding -------------------------------------------------------------------------
@@ -331,8 +277,7 @@ def decode_batch(model: Any, chunks: Sequence[np.ndarray], *, language: str | No
         chunks: 16 kHz mono float32 arrays, each at most :data:`CHUNK` seconds.
         language: Language of every chunk, or None to detect it per chunk.
         task: ``transcribe`` or ``translate``.
-        hotwords: Words to favour, given to every chunk.
-        initial_prompt: Preceding text, given to every chunk.
+        hotwords: Words to favour; initial_prompt: preceding text (both for every chunk).
 
     Returns:
         One :class:`Decoded` per chunk, in order, with times from the chunk's start.
@@ -382,8 +327,7 @@ def _decode_batch(model: Any, chunks: Sequence[np.ndarray], language: str | None
         t = tok(found[i][0])
         if _fails(lp, _compression(t, r.sequences_ids[0]), r.no_speech_prob):
             alone = _subset(model, encoded, batch, [i])
-            r2, lp2, _ = _retry(model, alone, prompts[i], t, suppress, (r, lp))
-            results[i], retries[i] = (r2, lp2), 1
+            results[i], retries[i] = _retry(model, alone, prompts[i], t, suppress, (r, lp)), 1
     pieces = [[] if r.no_speech_prob > NO_SPEECH_THRESHOLD and lp < LOG_PROB_THRESHOLD
               else _split(tok(found[i][0]), r.sequences_ids[0], frames[i], model)
               for i, (r, lp) in enumerate(results)]
@@ -398,7 +342,7 @@ def _decode_batch(model: Any, chunks: Sequence[np.ndarray], language: str | None
     for i, segs in enumerate(pieces):
         r, lp = results[i]
         t = tok(found[i][0])
-        conv = tuple(_segment(s["start"], s["end"], t.decode(s["tokens"]), s.get("words"), lp,
+        conv = tuple(_segment(s["start"], s["end"], t.decode(s["tokens"]), s.get("words", ()), lp,
                               r.no_speech_prob, _compression(t, s["tokens"]))
                      for s in segs if s["end"] > s["start"] and t.decode(s["tokens"]).strip())
         out.append(Decoded(conv, found[i][0], found[i][1], retries[i]))
@@ -423,16 +367,8 @@ def _word_times(model: Any, group: list[list[dict[str, Any]]], tokenizer: Any, e
         for s in segs:
             s["start"] -= k * _APART
             s["end"] -= k * _APART
-            s["words"] = [_W(round(w["start"] - k * _APART, 3), round(w["end"] - k * _APART, 3),
-                             w["word"], w["probability"]) for w in s.get("words") or ()]
-
-
-@dataclass(frozen=True)
-class _W:
-    start: float
-    end: float
-    word: str
-    probability: float
+            s["words"] = [(round(w["start"] - k * _APART, 3), round(w["end"] - k * _APART, 3),
+                           w["word"], w["probability"]) for w in s.get("words") or ()]
 
 
 def _subset(model: Any, encoded: Any, batch: np.ndarray, idx: list[int]) -> Any:
@@ -476,15 +412,11 @@ def _split(tokenizer: Any, tokens: list[int], frames: int, model: Any) -> list[d
 
 def align(model: Any, samples: np.ndarray, text: str, language: str | None
           ) -> list[tuple[float, float, str, float]]:
-    """Force-align known text to at most 30 s of audio (the machinery of word timestamps,
-    fed with the given text instead of decoded text).
-
-    Returns:
-        (start, end, word, probability) with times from the start of ``samples``.
+    """(start, end, word, probability) of known text force-aligned to at most 30 s of audio
+    (word-timestamp machinery fed with the text), times from the start of ``samples``.
 
     Raises:
-        UsageError: If the text is too long for one window.
-        ModelError: If the model fails.
+        UsageError: If the text is too long for one window. ModelError: if the model fails.
     """
     from faster_whisper.audio import pad_or_trim
     from faster_whisper.tokenizer import _LANGUAGE_CODES, Tokenizer
