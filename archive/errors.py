@@ -156,3 +156,9 @@ class WorkerLost(ArchiveError):
 
 class ClusterError(ArchiveError):
     """The Dask cluster cannot be reached or used (or Dask is not installed)."""
+
+
+# --- issue 15: devices ----------------------------------------------------------------------
+
+class DeviceUnavailable(ModelError):
+    """The device asked for (a CUDA GPU) is not available on this machine."""

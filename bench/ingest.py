@@ -1,23 +1,36 @@
 #!/usr/bin/env python3
-"""Ingest speed: wall time of `archive add` / wall time of plain faster-whisper.
+"""Ingest speed and accuracy: `archive add` against plain faster-whisper, sequential and batched.
 
-Builds a recording of at least 2 minutes by concatenating real speech from ../shared/audio,
-encodes it as an Ogg Opus voice note, then times, in fresh processes and alternating order:
+Builds a voice note of real speech with known text, over 2 minutes (from ../shared/audio/real:
+a European Parliament speech in English, a LibriVox reading in German and five FLEURS
+sentences in Spanish, one after another), encoded as Ogg Opus. Then runs, each in a fresh
+process and in alternating order:
 
-* plain faster-whisper: load the same model (same path, compute type and threads) and
-  transcribe with word timestamps and the VAD filter on, consuming every segment;
-* `archive add --no-diarize` into a fresh archive (hash, stage, decode, transcribe, refine
-  word times, write transcript, catalog, index and custody log);
-* `archive add` with diarization on (the default).
+* peer: plain faster-whisper, sequential (``WhisperModel.transcribe``), with the same model,
+  device, compute type, threads and options as archive (beam 5, word timestamps, VAD filter,
+  no conditioning on previous text, language detected per window);
+* batched: plain faster-whisper's ``BatchedInferencePipeline``, same options, batch 8;
+* `archive add --no-diarize` into a fresh archive (hash, stage, decode, transcribe in batches,
+  re-decode gaps, screen, refine word times, write, index, custody log);
+* `archive add` with diarization (the default).
 
-Usage: python bench/ingest.py [--repeat N] [--seconds S]
-Target (issue 2): ratio <= 1.10 for `archive add` against plain faster-whisper.
+For each it prints the median wall time (and the CPU time of the process, which a shared
+machine disturbs less), the ratio to the peer, the real-time factor, and the word error rate
+against the known text (lower case, punctuation removed).
+
+Usage: python bench/ingest.py [--repeat N] [--device auto|cpu|cuda] [--model NAME]
+                              [--compute-type T] [--batch-size N]
+Targets (issue 15): add --no-diarize <= 0.70x the peer, add <= 0.85x, WER no worse than the
+peer's.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -26,92 +39,136 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "audio"
+REAL = Path(os.environ.get("ARCHIVE_SHARED_AUDIO", ROOT.parent / "shared" / "audio")) / "real"
 sys.path.insert(0, str(ROOT))
-
-
-def build_recording(dest: Path, seconds: float) -> float:
-    import numpy as np
-    from archive.speech import audio
-    parts = [audio.decode(SHARED / "multilingual.mp3"), audio.decode(SHARED / "jfk.flac")]
-    for f in sorted((SHARED / "librispeech").glob("*.flac")):
-        if sum(len(p) for p in parts) / 16000 >= seconds:
-            break
-        parts.append(audio.decode(f))
-        parts.append(np.zeros(8000, dtype=np.float32))
-    pcm = np.concatenate(parts)
-    wav = dest.with_suffix(".wav")
-    import wave
-    with wave.open(str(wav), "wb") as w:
-        w.setnchannels(1); w.setsampwidth(2); w.setframerate(16000)
-        w.writeframes((np.clip(pcm, -1, 1) * 32767).astype("<i2").tobytes())
-    from archive.citing.clips import find_ffmpeg
-    subprocess.run([find_ffmpeg(), "-y", "-loglevel", "error", "-i", str(wav), "-c:a", "libopus",
-                    "-b:a", "32k", str(dest)], check=True)
-    wav.unlink()
-    return len(pcm) / 16000
-
+#: The recording: real speech whose text the sources publish, about 3.5 minutes.
+PARTS = ["voxpopuli-en-000.ogg", "aeneas_example7_de.mp3"] + \
+    [f"fleurs-es-00{i}.ogg" for i in range(5)]
 
 PLAIN = r"""
-import sys, os
-from faster_whisper import WhisperModel
-path, audio_file, compute, threads = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-m = WhisperModel(path, device="cpu", compute_type=compute, cpu_threads=threads,
+import json, sys
+from faster_whisper import BatchedInferencePipeline, WhisperModel
+path, src, device, compute, threads, mode, batch = sys.argv[1:8]
+m = WhisperModel(path, device=device, compute_type=compute, cpu_threads=int(threads),
                  local_files_only=True)
-segs, info = m.transcribe(audio_file, beam_size=5, word_timestamps=True, vad_filter=True,
-                          condition_on_previous_text=False)
-n = sum(len(s.words or ()) for s in segs)
-print(n)
+kw = dict(beam_size=5, word_timestamps=True, vad_filter=True, condition_on_previous_text=False,
+          multilingual=True)
+if mode == "batched":
+    segs, _ = BatchedInferencePipeline(m).transcribe(src, batch_size=int(batch), **kw)
+else:
+    segs, _ = m.transcribe(src, **kw)
+print(json.dumps(" ".join(s.text for s in segs)))
 """
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
+def build(dest: Path) -> tuple[float, str]:
+    """Encode the parts as one Ogg Opus voice note; returns (duration, reference text)."""
+    import numpy as np
+
+    from archive.speech import audio
+    from tests.helpers.hostile import ffmpeg
+
+    manifest = {e["file"]: e for e in json.loads((REAL / "manifest.json").read_text())}
+    pcm, text = [], []
+    for name in PARTS:
+        pcm += [audio.decode(REAL / name), np.zeros(12000, dtype=np.float32)]
+        text.append(manifest[name]["reference_text"])
+    x = np.concatenate(pcm)
+    enc = subprocess.run([ffmpeg(), "-loglevel", "error", "-y", "-f", "s16le", "-ar", "16000",
+                          "-ac", "1", "-i", "-", "-c:a", "libopus", "-b:a", "32k", str(dest)],
+                         input=(np.clip(x, -1, 1) * 32767).astype("<i2").tobytes())
+    if enc.returncode != 0:
+        raise SystemExit("ffmpeg failed")
+    return len(x) / 16000, " ".join(text)
+
+
+def wer(ref: str, hyp: str) -> float:
+    import jiwer
+
+    def norm(t: str) -> str:
+        return " ".join(re.sub(r"[^\w' ]+", " ", t.lower()).split())
+    return jiwer.wer(norm(ref), norm(hyp))
+
+
+def run(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """(wall s, CPU s of the child, stdout)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     r = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    dt = time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if r.returncode != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{r.stderr[-2000:]}")
-    return dt, r.stdout
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, r.stdout
+
+
+def archive_text(root: Path) -> str:
+    (t,) = list((root / "transcripts").glob("*.json"))
+    return " ".join(s["text"] for s in json.loads(t.read_text())["segments"])
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=2)
-    ap.add_argument("--seconds", type=float, default=150.0)
+    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    ap.add_argument("--model", default=None, help="model name or folder (default: base)")
+    ap.add_argument("--compute-type", default=None)
+    ap.add_argument("--batch-size", type=int, default=None,
+                    help="for `archive add` (default: its own); the plain pipeline uses 8")
     args = ap.parse_args()
-    if not SHARED.exists():
-        raise SystemExit(f"{SHARED} is missing")
+    if not REAL.is_dir():
+        print(f"skipped: {REAL} is absent")
+        return 0
     from archive.speech import transcribe
-    model = transcribe.resolve_model(None)  # builds and verifies the cache once
+    model = transcribe.resolve_model(args.model)
+    device, compute = transcribe.choose_device(args.device, args.compute_type)
     threads = os.cpu_count() or 1
-    env = dict(os.environ, HF_HUB_OFFLINE="1")
-    archive_bin = str(Path(sys.executable).with_name("archive"))
-    with tempfile.TemporaryDirectory() as tmp:
-        rec = Path(tmp) / "long_voice_note.ogg"
-        dur = build_recording(rec, args.seconds)
-        print(f"recording: {dur:.1f} s Ogg Opus; model {model.name} ({model.path}), "
-              f"compute_type={transcribe.COMPUTE_TYPE}, threads={threads}")
-        times: dict[str, list[float]] = {"plain": [], "add --no-diarize": [], "add": []}
+    env = dict(os.environ, HF_HUB_OFFLINE="1",
+               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    with tempfile.TemporaryDirectory(prefix="archive-bench-") as tmp:
+        rec = Path(tmp) / "voice_note.ogg"
+        dur, ref = build(rec)
+        print(f"recording: {dur:.1f} s Ogg Opus (en, de, es; known text); model {model.name}, "
+              f"{device} {compute}, {threads} threads; {args.repeat} runs each, fresh processes")
+        kinds = ["peer", "batched", "add --no-diarize", "add"]
+        wall: dict[str, list[float]] = {k: [] for k in kinds}
+        cpu: dict[str, list[float]] = {k: [] for k in kinds}
+        texts: dict[str, str] = {}
         for i in range(args.repeat):
-            for kind in (["plain", "add --no-diarize", "add"] if i % 2 == 0
-                         else ["add", "add --no-diarize", "plain"]):
-                if kind == "plain":
-                    cmd = [sys.executable, "-c", PLAIN, str(model.path), str(rec),
-                           transcribe.COMPUTE_TYPE, str(threads)]
+            for kind in kinds if i % 2 == 0 else kinds[::-1]:
+                if kind in ("peer", "batched"):
+                    cmd = [sys.executable, "-c", PLAIN, str(model.path), str(rec), device,
+                           compute, str(threads), "batched" if kind == "batched" else "seq",
+                           "8"]
                 else:
-                    arch = Path(tmp) / f"arch-{kind.replace(' ', '')}-{i}"
-                    cmd = [archive_bin, "--archive", str(arch), "add", "-q", str(rec)]
+                    root = Path(tmp) / f"arch-{kind.replace(' ', '')}-{i}"
+                    cmd = [sys.executable, "-m", "archive", "--archive", str(root), "add", "-q",
+                           "--device", device, "--compute-type", compute, str(rec)]
+                    if args.model:
+                        cmd += ["--model", args.model]
+                    if args.batch_size:
+                        cmd += ["--batch-size", str(args.batch_size)]
                     if "no-diarize" in kind:
                         cmd.append("--no-diarize")
-                dt, _ = timed(cmd, env)
-                times[kind].append(dt)
-                print(f"  run {i + 1}: {kind:<18} {dt:7.2f} s")
-        plain = statistics.median(times["plain"])
-        print(f"plain faster-whisper      median {plain:7.2f} s  (RTF {plain / dur:.3f})")
-        for kind in ("add --no-diarize", "add"):
-            t = statistics.median(times[kind])
-            print(f"archive {kind:<18} median {t:7.2f} s  ratio {t / plain:.3f}"
-                  f"  (target <= 1.10)")
+                w, c, out = run(cmd, env)
+                wall[kind].append(w)
+                cpu[kind].append(c)
+                texts[kind] = json.loads(out) if kind in ("peer", "batched") \
+                    else archive_text(root)
+                print(f"  run {i + 1}: {kind:<17} {w:7.2f} s wall  {c:7.2f} s CPU", flush=True)
+        peer_w, peer_c = statistics.median(wall["peer"]), statistics.median(cpu["peer"])
+        targets = {"add --no-diarize": 0.70, "add": 0.85}
+        print(f"\n{'':<18}{'wall s':>8}{'ratio':>7}{'CPU s':>8}{'ratio':>7}{'RTF':>7}"
+              f"{'WER':>7}  target")
+        for kind in kinds:
+            w, c = statistics.median(wall[kind]), statistics.median(cpu[kind])
+            target = f"<= {targets[kind]:.2f}x" if kind in targets else ""
+            verdict = "" if not target else \
+                (" ok" if w / peer_w <= targets[kind] else " MISSED")
+            print(f"{kind:<18}{w:8.2f}{w / peer_w:7.2f}{c:8.2f}{c / peer_c:7.2f}"
+                  f"{w / dur:7.3f}{wer(ref, texts[kind]):7.3f}  {target}{verdict}")
+        print(f"WER target: archive's no worse than the peer's ({wer(ref, texts['peer']):.3f})")
     return 0
 
 

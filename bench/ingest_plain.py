@@ -50,26 +50,28 @@ def _edges(segments, truth) -> list[tuple[float | None, float | None]]:
     return out
 
 
-def files(paths: list[str], model: tr.ResolvedModel) -> None:
+def files(paths: list[str], model: tr.ResolvedModel, settings: dict) -> None:
     t = time.perf_counter()
-    tr.load_model(model)
-    print(f"load {time.perf_counter() - t:.2f} s (includes re-hashing model.bin)")
+    e = tr.load_engine(model, device=settings["device"], compute_type=settings["compute_type"])
+    print(f"load {time.perf_counter() - t:.2f} s (includes re-hashing model.bin); "
+          f"{e.device} {e.compute_type}, {e.threads} threads")
     for p in paths:
         audio = decode(p)
         t = time.perf_counter()
-        r = tr.transcribe(audio, model)
+        r = tr.transcribe(audio, model, **settings)
         dt = time.perf_counter() - t
         words = sum(len(s.words) for s in r.segments)
         flagged = sum(1 for s in r.segments if s.flags)
         print(f"{Path(p).name}: {r.duration:.1f} s audio in {dt:.1f} s (RTF {dt / r.duration:.2f}); "
               f"{len(r.segments)} segments, {words} words, {flagged} flagged, "
               f"gaps re-decoded {r.options['gaps_redecoded']}, "
+              f"windows retried {r.options['windows_retried']}, batch {r.options['batch_size']}, "
               f"dropped {r.options['dropped_silent_segments']}; "
               f"language {r.language} ({r.language_probability:.2f})")
         print(f"    {r.text[:160]}")
 
 
-def onsets(n: int, seed0: int, model: tr.ResolvedModel) -> None:
+def onsets(n: int, seed0: int, model: tr.ResolvedModel, settings: dict) -> None:
     from tests.helpers import synth
 
     if not synth.available():
@@ -79,7 +81,7 @@ def onsets(n: int, seed0: int, model: tr.ResolvedModel) -> None:
     for seed in range(seed0, seed0 + n):
         call = synth.make_call(seed)
         t = time.perf_counter()
-        raw = tr.transcribe(call.audio, model, refine=False).segments
+        raw = tr.transcribe(call.audio, model, refine=False, **settings).segments
         t1 = time.perf_counter()
         refined = refine_words(call.audio, raw)
         t2 = time.perf_counter()
@@ -105,22 +107,25 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", nargs="*", help="audio files to transcribe")
     ap.add_argument("--model", default=None, help="model name or directory (default: base)")
-    ap.add_argument("--compute-type", default=tr.COMPUTE_TYPE, help="int8 or float32")
+    ap.add_argument("--compute-type", default=None,
+                    help="CTranslate2 compute type (default: int8 on the CPU, float16 on a GPU)")
+    ap.add_argument("--device", default=None, help="auto, cpu or cuda")
+    ap.add_argument("--batch-size", type=int, default=None, help="1: sequential")
     ap.add_argument("--onsets", type=int, default=0, metavar="N",
                     help="measure onset accuracy on N synthetic calls")
     ap.add_argument("--seed", type=int, default=100, help="first call seed (default 100)")
     args = ap.parse_args()
-    tr.COMPUTE_TYPE = args.compute_type  # read by load_model
+    settings = {"device": args.device, "compute_type": args.compute_type,
+                "batch_size": args.batch_size}
     t = time.perf_counter()
     model = tr.resolve_model(args.model)
-    print(f"resolve {model.name}: {time.perf_counter() - t:.2f} s (sha256 {model.sha256[:12]}…, "
-          f"compute type {tr.COMPUTE_TYPE})")
+    print(f"resolve {model.name}: {time.perf_counter() - t:.2f} s (sha256 {model.sha256[:12]}…)")
     if not args.files and not args.onsets:
         args.files = [str(ROOT.parent / "shared" / "audio" / "jfk.flac")]
     if args.files:
-        files(args.files, model)
+        files(args.files, model, settings)
     if args.onsets:
-        onsets(args.onsets, args.seed, model)
+        onsets(args.onsets, args.seed, model, settings)
 
 
 if __name__ == "__main__":

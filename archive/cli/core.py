@@ -106,15 +106,24 @@ def _clock(seconds: float) -> str:
 @click.option("--cluster", metavar="tcp://HOST:8786", envvar="ARCHIVE_CLUSTER",
               help="Hand transcription and diarization to the workers of this Dask scheduler "
                    "(needs archive[cluster]; default: $ARCHIVE_CLUSTER).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"], case_sensitive=False),
+              help="Where the models run (default: $ARCHIVE_DEVICE, else auto: a CUDA GPU "
+                   "when there is one).")
+@click.option("--compute-type", metavar="TYPE",
+              help="CTranslate2 compute type (default: float16 on a GPU, int8 on the CPU).")
+@click.option("--batch-size", type=click.IntRange(1, 256), metavar="N",
+              help="Speech chunks decoded at once (default: 8 on the CPU, 16 on a GPU; "
+                   "1 decodes one window after another).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @pass_ctx
 def add(obj: Ctx, paths: tuple[str, ...], title: str | None, source: str | None,
         recorded: str | None, tags: tuple[str, ...], note: str | None, language: str | None,
         model: str | None, diarize: bool, speakers: int | None, min_speakers: int | None,
         max_speakers: int | None, hotwords: str | None, translate: bool, max_duration: str,
-        jobs: int, cluster: str | None, quiet: bool) -> None:
+        jobs: int, cluster: str | None, device: str | None, compute_type: str | None,
+        batch_size: int | None, quiet: bool) -> None:
     """Add recordings (files or folders, walked recursively) to the archive."""
-    from ..ingest.pipeline import AddOptions
+    from ..ingest.pipeline import AddOptions, check_device
     from ..evidence.provenance import parse_user_date
     from .render import clean
     limit = _duration_option(max_duration)
@@ -125,12 +134,15 @@ def add(obj: Ctx, paths: tuple[str, ...], title: str | None, source: str | None,
             fail(str(e), 2)
     if min_speakers and max_speakers and min_speakers > max_speakers:
         fail("--min-speakers is larger than --max-speakers", 2)
+    # Before the archive or any file is touched: one error, not one per file.
+    check_device(AddOptions(device=device, compute_type=compute_type))
     obj.archive(create=True)
     vocab = _vocabulary(obj, hotwords)
     opts = AddOptions(title=title, source=source, recorded=recorded, tags=tags, note=note,
                       language=language, model=model, diarize=diarize, speakers=speakers,
                       min_speakers=min_speakers, max_speakers=max_speakers, hotwords=vocab,
-                      translate=translate, max_duration=limit)
+                      translate=translate, max_duration=limit, device=device,
+                      compute_type=compute_type, batch_size=batch_size)
     a = obj.archive()
     show = not quiet and sys.stderr.isatty()
     prog, callback, on_wait = _progress_callbacks(show)

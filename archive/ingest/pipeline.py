@@ -49,6 +49,10 @@ class AddOptions:
         translate: Also store an English translation.
         max_duration: Refuse a recording longer than this many seconds (checked while it is
             decoded: a container's claim is not trusted).
+        device: ``auto``, ``cpu`` or ``cuda`` for the models (None: ``$ARCHIVE_DEVICE``, else
+            auto).
+        compute_type: CTranslate2 compute type (None: float16 on a GPU, int8 on the CPU).
+        batch_size: Speech chunks decoded at once (None: the device's default; 1: sequential).
     """
 
     title: str | None = None
@@ -65,6 +69,9 @@ class AddOptions:
     hotwords: str | None = None
     translate: bool = False
     max_duration: float = audio.MAX_DURATION
+    device: str | None = None
+    compute_type: str | None = None
+    batch_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,24 @@ class AddResult:
     recording: Recording | None = None
     duplicate_of: str | None = None
     error: ArchiveError | None = None
+
+
+def speech_settings(opts: AddOptions) -> dict[str, Any]:
+    """How the speech model runs: the device, compute type and batch size of ``opts``."""
+    return {"device": opts.device, "compute_type": opts.compute_type,
+            "batch_size": opts.batch_size}
+
+
+def check_device(opts: AddOptions) -> tuple[str, str]:
+    """The device and compute type ``opts`` ask for, checked before any file is read.
+
+    Raises:
+        DeviceUnavailable: For ``cuda`` on a machine without a GPU.
+        UsageError: For an unknown device or a compute type the device does not support.
+    """
+    from ..speech import transcribe
+
+    return transcribe.choose_device(opts.device, opts.compute_type)
 
 
 def split_at_pauses(segments: Sequence[Segment], gap: float = 1.0) -> tuple[Segment, ...]:
@@ -183,6 +208,7 @@ class Ingest:
             span = duration * len(channels)
             res = transcribe.transcribe(
                 samples, model, language=opts.language, hotwords=opts.hotwords, threads=threads,
+                **speech_settings(opts),
                 progress=lambda d, t, ch=ch: tprog(ch * duration + d, span))
             segs = res.segments
             if by_channel:
@@ -238,17 +264,20 @@ class Ingest:
                        options=options)
         translation = None
         if opts.translate:
-            translation = Ingest.translate_audio(mono, t, model, progress, threads=threads)
+            translation = Ingest.translate_audio(mono, t, model, progress, speech_settings(opts),
+                                                 threads=threads)
         return t, translation
 
     @staticmethod
     def translate_audio(mono: np.ndarray, t: Transcript, model: Any,
-                        progress: Progress | None, *, threads: int | None = None) -> Transcript:
+                        progress: Progress | None, settings: dict[str, Any] | None = None, *,
+                        threads: int | None = None) -> Transcript:
         """An English translation of the recording, timed on its own."""
         from ..speech import transcribe
 
         res = transcribe.transcribe(
             mono, model, language=t.language, task="translate", threads=threads,
+            **(settings or {}),
             progress=(lambda d, tot: progress("translate", d, tot)) if progress else None)
         return Transcript(recording=t.recording, revision=1, segments=res.segments, speakers=(),
                           language="en", task="translate", created=now_iso(), author="machine",

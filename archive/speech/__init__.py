@@ -7,8 +7,8 @@ May import: evidence (hashing helpers) and the base modules.
 Public face: :mod:`.audio` (probe, decode), :mod:`.transcribe` (resolve_model,
 transcribe, align_text, speech_regions), :mod:`.model` (model names and hashes),
 :mod:`.refine` (frame_levels, refine_words), :mod:`.retime` (Aligner, Refiner,
-retime_segment). :mod:`.longform`, :mod:`.energy`, :mod:`.screen` and :mod:`.echo` are
-internal.
+retime_segment). :mod:`.whisper` (the only importer of faster-whisper and CTranslate2),
+:mod:`.longform`, :mod:`.energy`, :mod:`.screen` and :mod:`.echo` are internal.
 """
 
 #: The modules other packages may import (tests/test_architecture.py checks it).

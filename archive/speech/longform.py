@@ -114,3 +114,85 @@ def windows(regions: Sequence[tuple[float, float]], total: float, *, length: flo
         pos = cut
     out.append((pos, total))
     return out
+
+
+Piece = tuple[float, float]
+
+
+def pack(regions: Sequence[tuple[float, float]], total: float, *, length: float = 30.0,
+         pad: float = 0.2, max_pause: float = 1.0,
+         cut: Callable[[float, float], float] | None = None) -> list[tuple[Piece, ...]]:
+    """Group speech regions into chunks of at most ``length`` seconds of audio, for a model
+    that takes one window at a time.
+
+    Each region is padded into the silence around it (at most ``pad``, and never past the
+    middle of a pause). Regions are then added to a chunk in order: a pause of at most
+    ``max_pause`` is kept as it is, a longer one is left out (the chunk then holds several
+    pieces of the recording, joined). A region longer than ``length`` is cut at ``cut(lo,
+    hi)``, a moment between ``lo`` and ``hi`` chosen by the caller (the quietest, say), else
+    at ``hi``.
+
+    Args:
+        regions: Speech (start, end) in seconds, in time order.
+        total: Duration of the recording, seconds.
+        length: Most audio in one chunk, seconds.
+        pad: Silence kept on each side of a region, seconds.
+        max_pause: Longest pause kept inside a chunk, seconds.
+        cut: Where to cut a region that is too long.
+
+    Returns:
+        Chunks in time order, each a tuple of (start, end) pieces of the recording, seconds.
+    """
+    split: list[tuple[float, float]] = []
+    for a, b in regions:
+        a, b = max(0.0, a), min(total, b)
+        while b - a > length - 2 * pad:
+            lo, hi = a + length / 2, a + length - 2 * pad
+            at = min(max(cut(lo, hi) if cut else hi, lo), hi)
+            split.append((a, at))
+            a = at
+        if b > a:
+            split.append((a, b))
+    padded = []
+    for i, (a, b) in enumerate(split):
+        before = (split[i - 1][1] + a) / 2 if i else 0.0
+        after = (b + split[i + 1][0]) / 2 if i + 1 < len(split) else total
+        padded.append((max(0.0, a - pad, min(a, before)), min(total, b + pad, max(b, after))))
+    chunks: list[tuple[Piece, ...]] = []
+    cur: list[Piece] = []
+    size = 0.0
+    for lo, hi in padded:
+        if cur and lo - cur[-1][1] <= max_pause and size + hi - cur[-1][1] <= length:
+            size += hi - cur[-1][1]
+            cur[-1] = (cur[-1][0], hi)
+        elif cur and lo - cur[-1][1] > max_pause and size + hi - lo <= length:
+            size += hi - lo
+            cur.append((lo, hi))
+        else:
+            if cur:
+                chunks.append(tuple(cur))
+            cur, size = [(lo, hi)], hi - lo
+    if cur:
+        chunks.append(tuple(cur))
+    return chunks
+
+
+def to_source(pieces: Sequence[Piece], t: float, at: float | None = None) -> float:
+    """A time in a chunk made of ``pieces`` laid end to end, as a time in the recording.
+
+    Args:
+        pieces: The chunk's pieces, from :func:`pack`.
+        t: Seconds from the chunk's start.
+        at: Where to look up the piece (default ``t``): give a word's middle to map both of
+            its ends through the piece that holds it.
+
+    Returns:
+        Seconds from the recording's start, inside the chosen piece.
+    """
+    at = t if at is None else at
+    offset = 0.0
+    for k, (a, b) in enumerate(pieces):
+        if at < offset + (b - a) or k == len(pieces) - 1:
+            return min(max(a + t - offset, a), b)
+        offset += b - a
+    return t  # no pieces: nothing to map

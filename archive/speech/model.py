@@ -1,4 +1,4 @@
-"""Speech models: finding them offline and verifying their weights.
+"""Speech models: finding them offline, verifying their weights, loading them on a device.
 
 Models are found offline only: the embedded Whisper base (two package halves assembled once into
 the user cache), the embedded tiny.en, a local CTranslate2 directory, or a model already in the
@@ -6,8 +6,8 @@ Hugging Face cache. Their weights are hashed against the published hash (embedde
 hashed to be recorded (the others).
 
 Nothing here imports faster_whisper, ctranslate2 or huggingface_hub: the model packages are
-located with ``find_spec``, and a hub name is handed to :func:`archive.speech.transcribe.cached_hub_model`,
-the one module that imports faster_whisper.
+located with ``find_spec``; hub names, devices and loading go through
+:mod:`archive.speech.whisper`, the one module that imports them (lazily).
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from . import device as _device, whisper
 from ..errors import ModelError, ModelHashMismatch
 from ..evidence.fsutil import sha256_path
 
@@ -98,10 +100,11 @@ def resolve_model(name_or_path: str | None, *, cache_dir: Path | None = None) ->
         return ResolvedModel(str(path), path, hash_weights(path / "model.bin"))
     if _looks_like_path(name):
         raise ModelError(f"{name}: no such model directory")
-    # Size names map to hub ids inside faster_whisper, which only archive.speech.transcribe imports.
-    from .transcribe import cached_hub_model
-
-    return cached_hub_model(name)
+    # Size names map to hub ids inside faster_whisper, which only archive.speech.whisper imports.
+    folder = whisper.hub_model_dir(name)
+    if folder is None:
+        raise ModelError(f"model {name} is not available offline; pass a local path")
+    return ResolvedModel(name, folder, hash_weights(folder / "model.bin"))
 
 
 def _looks_like_path(name: str) -> bool:
@@ -226,3 +229,85 @@ def _build_base(cache: Path) -> None:
         raise ModelError(f"cannot write the model cache {cache}: {e.strerror or e}") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+_LOADED: dict[tuple[Any, ...], Any] = {}
+_LOAD_LOCK = threading.Lock()
+
+@dataclass(frozen=True)
+class Engine:
+    """A loaded model and how it runs.
+
+    Attributes:
+        model: The faster-whisper model.
+        device: ``cpu`` or ``cuda``.
+        compute_type: The CTranslate2 compute type it was loaded with.
+        threads: CPU threads it uses.
+    """
+
+    model: Any
+    device: str
+    compute_type: str
+    threads: int
+
+
+def choose_device(device: str | None = None, compute_type: str | None = None
+                  ) -> tuple[str, str]:
+    """The (device, compute type) a load would use; see :func:`archive.speech.device.choose_device`.
+
+    Raises:
+        DeviceUnavailable: For ``cuda`` without a GPU.
+        UsageError: For an unknown device or an unsupported compute type.
+    """
+    return _device.choose_device(device, compute_type)
+
+
+def load_engine(resolved: ResolvedModel, *, threads: int | None = None,
+                device: str | None = None, compute_type: str | None = None) -> Engine:
+    """Load a resolved model once per process, on the device asked for.
+
+    The weights are hashed again before the first load in a process (about 0.1 s for base), so
+    a file changed after :func:`resolve_model` is refused. With ``device`` ``auto`` (the
+    default), a GPU that CTranslate2 sees but cannot load the model on is passed over for the
+    CPU, so ``auto`` works wherever the CPU does.
+
+    Args:
+        resolved: From :func:`resolve_model`.
+        threads: CPU threads; the core count by default.
+        device: ``auto``, ``cpu`` or ``cuda`` (default: ``$ARCHIVE_DEVICE``, else auto).
+        compute_type: CTranslate2 compute type (default: float16 on a GPU, int8 on the CPU).
+
+    Raises:
+        ModelHashMismatch: If model.bin no longer has the resolved hash.
+        DeviceUnavailable: For ``cuda`` without a GPU.
+        UsageError: For an unknown device or an unsupported compute type.
+        ModelError: If CTranslate2 cannot load the model.
+    """
+    threads = threads or os.cpu_count() or 1
+    asked = (device or os.environ.get("ARCHIVE_DEVICE") or "auto").strip().lower()
+    dev, ct = _device.choose_device(asked, compute_type)
+    with _LOAD_LOCK:
+        key = (str(resolved.path), resolved.sha256, threads, dev, ct)
+        engine = _LOADED.get(key)
+        if engine is None:
+            verify_weights(resolved.path / "model.bin", resolved.sha256)
+            try:
+                model = whisper.open_model(resolved.path, name=resolved.name, device=dev,
+                                           compute_type=ct, threads=threads)
+            except ModelError:
+                if not (asked == "auto" and dev == "cuda"):
+                    raise
+                dev, ct = _device.choose_device("cpu", None)
+                model = whisper.open_model(resolved.path, name=resolved.name, device=dev,
+                                           compute_type=ct, threads=threads)
+            engine = _LOADED[key] = Engine(model, dev, ct, threads)
+    return engine
+
+
+def load_model(resolved: ResolvedModel, *, threads: int | None = None,
+               device: str | None = None, compute_type: str | None = None) -> Any:
+    """The faster-whisper model of :func:`load_engine` (same arguments and errors)."""
+    return load_engine(resolved, threads=threads, device=device,
+                       compute_type=compute_type).model

@@ -1,42 +1,53 @@
-"""Speech recognition with faster-whisper: loading, transcription, VAD, forced alignment.
+"""Speech recognition for evidence: transcription with every check, and forced alignment.
 
-Models are found and verified offline by :mod:`archive.speech.model` (its names are re-exported
-here); their weights are hashed again before the first load in a process. Transcription adds
-what plain faster-whisper lacks for evidence work: sentences Whisper skipped are decoded again,
-text over silence is dropped, likely hallucinations are flagged, word times are refined
-(:mod:`archive.speech.refine`).
-
-faster_whisper and ctranslate2 are imported here only, and lazily, so that search and listing
-never pay for them.
+Models are found, verified and loaded (on the CPU or a GPU) by :mod:`archive.speech.model`
+(its names are re-exported here); their weights are hashed again before the first load in a
+process. The model runs
+through :mod:`archive.speech.whisper`, the one module that imports faster-whisper and
+CTranslate2. Transcription adds what plain faster-whisper lacks for evidence work: speech is
+decoded in batches of chunks cut at pauses (or, with a batch size of 1, by faster-whisper's
+sequential loop), the language is detected per chunk, sentences Whisper skipped are decoded
+again, text over silence is dropped, likely hallucinations are flagged, hotwords the model
+recited are removed, word times are refined (:mod:`archive.speech.refine`), and the same
+input always gives the same words (no random sampling; see :mod:`archive.speech.whisper`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
-import threading
 from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import longform
+from . import longform, whisper
 from .echo import remove_echoes
-from ..errors import InputError, ModelError, UsageError
+from ..errors import InputError, UsageError
 from ..models import Segment, Word
-from .model import (BASE_SHA256, DEFAULT_MODEL, TINY_EN_SHA256, ResolvedModel,
-                          default_cache_dir, hash_weights, resolve_model,
-                          verify_weights)
+from .model import (BASE_SHA256, DEFAULT_MODEL, TINY_EN_SHA256, Engine, ResolvedModel,
+                    choose_device, default_cache_dir, load_engine, load_model, resolve_model)
 
-
-def _offline_env() -> None:
-    # huggingface_hub reads these at import time; set them before faster_whisper loads it so
-    # that no model name can trigger a network call.
-    # Forced, not defaulted: a user's HF_HUB_OFFLINE=0 must not re-enable downloads.
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
-
+SAMPLE_RATE = 16000
+BEAM_SIZE = whisper.BEAM_SIZE
+#: faster-whisper options used for every decode (condition_on_previous_text=False: fewer loops).
+DECODING = {"beam_size": BEAM_SIZE, "word_timestamps": True, "vad_filter": True,
+            "condition_on_previous_text": False}
+#: Voice-activity options of :func:`speech_regions` as transcription uses them.
+VAD = {"threshold": 0.5, "min_silence": 0.3, "pad": 0.05}
+#: Chunks decoded at once by default. On 2 CPU cores (base, int8) 8 chunks took 0.6x the
+#: time of the sequential loop and 16 gained nothing more; a GPU has room for more.
+BATCH_SIZE = {"cpu": 8, "cuda": 16}
+#: Silence kept around the speech of a chunk, and the longest pause kept inside one, seconds.
+CHUNK_PAD = 0.2
+MAX_PAUSE = 1.0
+#: Audio added on each side of a re-decoded gap, seconds (context for the first word).
+GAP_PAD = 0.2
+#: Longest stretch given to faster-whisper's sequential loop at once, seconds: it computes
+#: the features of its whole input in one go (about 55 bytes a sample), so longer recordings
+#: are decoded in windows cut at pauses (:func:`archive.speech.longform.windows`).
+WINDOW = 300.0
+#: Highest no-speech probability accepted for text found in a re-decoded gap.
+NO_SPEECH_GAP = 0.5
 
 def speech_regions(audio: np.ndarray, *, min_silence: float = 0.3,
                    pad: float = 0.05, threshold: float = 0.5) -> list[tuple[float, float]]:
@@ -52,108 +63,16 @@ def speech_regions(audio: np.ndarray, *, min_silence: float = 0.3,
     Returns:
         (start, end) pairs in seconds, in time order.
     """
-    _offline_env()
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    opts = VadOptions(threshold=threshold, min_silence_duration_ms=int(min_silence * 1000),
-                      speech_pad_ms=int(pad * 1000))
-
     def detect(a: int, b: int) -> list[tuple[int, int]]:
-        return [(s["start"], s["end"])
-                for s in get_speech_timestamps(audio[a:b], opts, sampling_rate=SAMPLE_RATE)]
+        return whisper.vad(audio[a:b], threshold=threshold,
+                           min_silence_ms=int(min_silence * 1000), pad_ms=int(pad * 1000))
 
     # In chunks: silero pads and re-batches its whole input (1 GB for two hours).
     return [(a / SAMPLE_RATE, b / SAMPLE_RATE)
             for a, b in longform.chunked_regions(len(audio), detect)]
 
 
-# --- models from the Hugging Face cache -------------------------------------------------------
-
-def cached_hub_model(name: str) -> ResolvedModel:
-    """A faster-whisper size name or hub id, from the local Hugging Face cache only.
-
-    Called by :func:`archive.speech.model.resolve_model` for names that are neither embedded
-    models nor directories.
-
-    Args:
-        name: E.g. ``small`` or ``Systran/faster-whisper-small``.
-
-    Returns:
-        The cached model directory and the SHA-256 of its weights.
-
-    Raises:
-        ModelError: If the model is not in the local cache.
-    """
-    _offline_env()
-    from faster_whisper.utils import download_model
-
-    try:
-        folder = Path(download_model(name, local_files_only=True))
-    except Exception:  # ValueError for unknown sizes, huggingface_hub errors when not cached
-        folder = None
-    if folder is None or not (folder / "model.bin").is_file():
-        raise ModelError(f"model {name} is not available offline; pass a local path")
-    return ResolvedModel(name, folder, hash_weights(folder / "model.bin"))
-
-
-# --- loading and transcription ----------------------------------------------------------------
-
-#: CTranslate2 compute type. On this 2-core CPU int8 ran jfk in 1.7 s against 2.4 s for float32
-#: with the same words (WER 0 on jfk and both stereo_call channels), so int8 it is.
-COMPUTE_TYPE = "int8"
-BEAM_SIZE = 5
-SAMPLE_RATE = 16000
-#: faster-whisper options used for every decode (condition_on_previous_text=False: fewer loops).
-DECODING = {"beam_size": BEAM_SIZE, "word_timestamps": True, "vad_filter": True,
-            "condition_on_previous_text": False}
-#: Audio added on each side of a re-decoded gap, seconds (context for the first word).
-GAP_PAD = 0.2
-#: Longest stretch given to faster-whisper at once, seconds: it computes the features of its
-#: whole input in one go (about 55 bytes a sample), so longer recordings are decoded in
-#: windows cut at pauses (:func:`archive.speech.longform.windows`).
-WINDOW = 300.0
-#: Highest no-speech probability accepted for text found in a re-decoded gap.
-NO_SPEECH_GAP = 0.5
-
-_LOADED: dict[tuple[str, str, int, str], Any] = {}
-_LOAD_LOCK = threading.Lock()
-
-
-def load_model(resolved: ResolvedModel, *, threads: int | None = None) -> Any:
-    """Load a resolved model into faster-whisper, once per process.
-
-    The weights are hashed again before the first load in a process (about 0.1 s for base), so a
-    file changed after :func:`resolve_model` is refused.
-
-    Args:
-        resolved: From :func:`resolve_model`.
-        threads: CPU threads; the core count by default.
-
-    Returns:
-        A ``faster_whisper.WhisperModel`` on the CPU.
-
-    Raises:
-        ModelHashMismatch: If model.bin no longer has the resolved hash.
-        ModelError: If CTranslate2 cannot load the model.
-    """
-    threads = threads or os.cpu_count() or 1
-    key = (str(resolved.path), resolved.sha256, threads, COMPUTE_TYPE)
-    with _LOAD_LOCK:
-        model = _LOADED.get(key)
-        if model is None:
-            verify_weights(resolved.path / "model.bin", resolved.sha256)
-            _offline_env()
-            from faster_whisper import WhisperModel
-
-            try:
-                model = WhisperModel(str(resolved.path), device="cpu", compute_type=COMPUTE_TYPE,
-                                     cpu_threads=threads, local_files_only=True)
-            except (RuntimeError, ValueError, OSError) as e:
-                first = (str(e).splitlines() or [type(e).__name__])[0][:160]
-                raise ModelError(f"cannot load model {resolved.name}: {first}") from None
-            _LOADED[key] = model
-    return model
-
+# --- transcription ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class TranscriptionResult:
@@ -162,11 +81,12 @@ class TranscriptionResult:
     Attributes:
         segments: Segments in time order, renumbered from 0, flagged where suspect.
         language: Language code spoken (detected unless given; for a recording that switches
-            language, the first one), or None when no speech was found.
+            language, the one spoken longest), or None when no speech was found.
         language_probability: Probability of the detected language (1.0 when given, 0.0
             when no speech was found).
         duration: Duration of the audio, seconds.
-        options: Everything needed to reproduce the run (model, hash, decoding options).
+        options: Everything that shapes the output, to reproduce the run (model and hash,
+            device, compute type, batch size, decoding and VAD settings, library versions).
     """
 
     segments: tuple[Segment, ...]
@@ -185,33 +105,44 @@ def transcribe(audio: np.ndarray, model: ResolvedModel, *, language: str | None 
                task: str = "transcribe", hotwords: str | None = None,
                initial_prompt: str | None = None,
                progress: Callable[[float, float], None] | None = None,
-               refine: bool = True, threads: int | None = None) -> TranscriptionResult:
+               refine: bool = True, threads: int | None = None, device: str | None = None,
+               compute_type: str | None = None, batch_size: int | None = None
+               ) -> TranscriptionResult:
     """Transcribe (or translate to English) 16 kHz mono audio.
 
-    Decoding uses beam search 5, word timestamps, the silero VAD filter and no conditioning on
-    previous text (fewer repetition loops). Whisper sometimes skips a whole sentence inside a
-    30 s window; stretches the VAD calls speech but that got no word are decoded again on
-    their own. Segments over silence are dropped; other likely hallucinations are kept but
-    flagged (see :data:`archive.models.HALLUCINATION_FLAGS`). Hotwords the model recited
-    rather than heard are removed and listed in ``options`` (:mod:`archive.speech.echo`).
+    Decoding uses beam search 5, word timestamps, the silero VAD and no conditioning on
+    previous text (fewer repetition loops). The speech is cut at pauses into chunks of at
+    most 30 s, decoded ``batch_size`` at a time, each with its own language; a chunk that
+    fails Whisper's checks is decoded again by beam searches (never by sampling, so the same
+    input gives the same words). Whisper sometimes skips a sentence; stretches the VAD calls
+    speech but that got no word are decoded again on their own. Segments over silence are
+    dropped; other likely hallucinations are kept but flagged (see
+    :data:`archive.models.HALLUCINATION_FLAGS`). Hotwords the model recited rather than
+    heard are removed and listed in ``options`` (:mod:`archive.speech.echo`).
 
     Args:
         audio: 16 kHz mono float32 samples.
         model: From :func:`resolve_model`.
-        language: Language code of the whole recording; when None, detected per 30 s window
+        language: Language code of the whole recording; when None, detected per chunk
             (a recording switching language is written down as spoken).
         task: ``transcribe``, or ``translate`` for English text.
         hotwords: Words to favour, e.g. the names expected in the recording.
-        initial_prompt: Text given to the model as preceding context.
-        progress: Called with (seconds done, seconds total) as segments arrive.
+        initial_prompt: Text given to the model as preceding context (of every chunk).
+        progress: Called with (seconds done, seconds total) as the decoding goes.
         refine: Snap word times to the speech onsets and offsets (:mod:`archive.speech.refine`).
         threads: CPU threads; the core count by default.
+        device: ``auto`` (default, or ``$ARCHIVE_DEVICE``), ``cpu`` or ``cuda``.
+        compute_type: CTranslate2 compute type (default: float16 on a GPU, int8 on the CPU).
+        batch_size: Chunks decoded at once (default :data:`BATCH_SIZE` for the device); 1
+            runs faster-whisper's sequential loop instead.
 
     Returns:
         The segments, renumbered from 0, and the language.
 
     Raises:
-        UsageError: For an unknown task or language code.
+        UsageError: For an unknown task, language code, device or compute type, or a batch
+            size below 1.
+        DeviceUnavailable: For ``cuda`` without a GPU.
         InputError: If the audio is not a 1-D array.
         ModelError: If the model cannot be loaded or fails while decoding.
     """
@@ -220,62 +151,74 @@ def transcribe(audio: np.ndarray, model: ResolvedModel, *, language: str | None 
 
     if task not in ("transcribe", "translate"):
         raise UsageError(f"unknown task {task!r}; use transcribe or translate")
+    if batch_size is not None and batch_size < 1:
+        raise UsageError(f"batch size must be at least 1, not {batch_size}")
     samples = np.asarray(audio, dtype=np.float32)
     if samples.ndim != 1:
         raise InputError(f"expected mono audio, got an array of shape {samples.shape}")
-    whisper = load_model(model, threads=threads)
-    if language is not None:
-        from faster_whisper.tokenizer import _LANGUAGE_CODES
-
-        if language not in _LANGUAGE_CODES:
-            raise UsageError(f"unknown language code {language!r}")
+    engine = load_engine(model, threads=threads, device=device, compute_type=compute_type)
+    if language is not None and language not in whisper.language_codes():
+        raise UsageError(f"unknown language code {language!r}")
+    batch = batch_size or BATCH_SIZE.get(engine.device, 8)
     total = len(samples) / SAMPLE_RATE
-    # Without a given language, detect it per 30 s window: a recording that switches language
-    # is then written down as spoken (a single detected language makes Whisper skip or
-    # translate the other one).
-    multi = language is None and bool(whisper.model.is_multilingual)
-    args = {"task": task, "hotwords": hotwords or None, "initial_prompt": initial_prompt or None,
-            "multilingual": multi}
-    regions = speech_regions(samples)
-    raw: list[Segment] = []
-    parts: list[tuple[list[Segment], str]] = []
-    heard: dict[str, tuple[float, float]] = {}  # language: (seconds of speech, probability)
-    for a, b in longform.windows(regions, total, length=WINDOW):
-        lo, hi = int(a * SAMPLE_RATE), int(b * SAMPLE_RATE)
-        part, info = _decode(whisper, samples[lo:hi], a, language, args, progress, total)
-        parts.append((part, info.language))
-        secs, prob = heard.get(info.language, (0.0, 0.0))
-        heard[info.language] = (secs + sum(s.end - s.start for s in part),
-                                max(prob, float(info.language_probability)))
-    # A long recording's language is the one of the windows with the most speech.
-    best = max(heard, key=lambda k: heard[k][0])
-    found, probability = language or str(best), heard[best][1]
+    multi = language is None and bool(engine.model.model.is_multilingual)
+    run = _Run(engine.model, samples, total, task, hotwords or None, initial_prompt or None,
+               multi, batch, progress)
+    regions = speech_regions(samples, **VAD)
+    levels = frame_levels(samples)
+    cut = _quietest(levels)
+    if batch > 1:
+        chunks = longform.pack(regions, total, length=whisper.CHUNK, pad=CHUNK_PAD,
+                               max_pause=MAX_PAUSE, cut=cut)
+        raw = [s for segs in run.chunks(chunks, language) for s in segs]
+    else:
+        raw = run.windows(longform.windows(regions, total, length=WINDOW), language)
+    # A long recording's language is the one spoken longest.
+    best = max(run.heard, key=lambda k: run.heard[k][0]) if run.heard else "en"
+    found, probability = language or best, run.heard.get(best, (0.0, 0.0))[1]
+    # Text without a letter or digit ("― ― ―", "...") is no reading of the speech under
+    # it: that speech counts as uncovered and is decoded again.
+    raw = [s for s in raw if _has_text(s)]
     # A window in another language keeps its own (search finds its words' forms in it).
-    for part, lang in parts:
-        raw.extend(s if language or lang == found else replace(s, language=lang) for s in part)
+    raw = [s if s.language is None else
+           replace(s, language=None if language or s.language == found else s.language)
+           for s in raw]
     gaps = uncovered_speech(regions, raw)
-    for a, b in gaps:
-        lo, hi = max(0.0, a - GAP_PAD), min(total, b + GAP_PAD)
-        clip = samples[int(lo * SAMPLE_RATE):int(hi * SAMPLE_RATE)]
-        extra, _ = _decode(whisper, clip, lo, None if multi else found, args, None, total)
-        raw.extend(clip_segment(s, a, b) for s in extra if _trustworthy(s))
-    raw = sorted((s for s in raw if s.text), key=lambda s: (s.start, s.end))
+    again = None if multi else found
+    if batch > 1:  # each gap on its own, in chunks of at most 30 s, batched together
+        parts = [(g, c) for g in gaps for c in longform.pack(
+            [g], total, length=whisper.CHUNK, pad=GAP_PAD, max_pause=0.0, cut=cut)]
+        found_again = run.chunks([c for _, c in parts], again, count=False)
+        per_gap = [(g, segs) for (g, _), segs in zip(parts, found_again)]
+    else:
+        per_gap = [((a, b), run.window(max(0.0, a - GAP_PAD), min(total, b + GAP_PAD), again,
+                                       count=False)) for a, b in gaps]
+    for (a, b), segs in per_gap:
+        raw.extend(clip_segment(s, a, b) for s in segs if _trustworthy(s))
+    raw = sorted((s for s in raw if _has_text(s)), key=lambda s: (s.start, s.end))
     raw, echoes = remove_echoes(raw, hotwords)
     if progress is not None:
         progress(total, total)
 
-    levels = frame_levels(samples)
     kept, dropped = screen_segments(raw, samples, levels=levels)
     if refine and kept:
         kept = list(refine_words(samples, kept, levels=levels))
-    import faster_whisper
-
     options = {
-        "model": model.name, "model_sha256": model.sha256, "compute_type": COMPUTE_TYPE,
-        "faster_whisper": faster_whisper.__version__, "task": task, "language": language,
-        "hotwords": hotwords, "initial_prompt": initial_prompt, "multilingual": multi,
-        **DECODING, "gaps_redecoded": len(gaps), "refined": bool(refine),
-        "dropped_silent_segments": len(dropped), "hotword_echoes_removed": echoes,
+        "model": model.name, "model_sha256": model.sha256, "device": engine.device,
+        "compute_type": engine.compute_type, "batch_size": batch, **whisper.versions(),
+        "task": task, "language": language, "hotwords": hotwords,
+        "initial_prompt": initial_prompt, "multilingual": multi, **DECODING,
+        "temperature": [0.0], "sampling": False,
+        "fallback": [dict(f) for f in whisper.FALLBACK],
+        "thresholds": {"compression_ratio": whisper.COMPRESSION_RATIO_THRESHOLD,
+                       "log_prob": whisper.LOG_PROB_THRESHOLD,
+                       "no_speech": whisper.NO_SPEECH_THRESHOLD, "gap_no_speech": NO_SPEECH_GAP},
+        "vad": dict(VAD),
+        "chunking": ({"chunk": whisper.CHUNK, "pad": CHUNK_PAD, "max_pause": MAX_PAUSE}
+                     if batch > 1 else {"window": WINDOW}),
+        "gap_pad": GAP_PAD, "gaps_redecoded": len(gaps), "windows_retried": run.retries,
+        "refined": bool(refine), "dropped_silent_segments": len(dropped),
+        "hotword_echoes_removed": echoes,
     }
     segments = tuple(dataclasses.replace(s, id=i) for i, s in enumerate(kept))
     spoken = bool(segments) or language is not None
@@ -283,20 +226,107 @@ def transcribe(audio: np.ndarray, model: ResolvedModel, *, language: str | None 
                                probability if spoken else 0.0, total, options)
 
 
-def _decode(whisper: Any, samples: np.ndarray, offset: float, language: str | None,
-            args: dict[str, Any], progress: Callable[[float, float], None] | None,
-            total: float) -> tuple[list[Segment], Any]:
-    try:
-        stream, info = whisper.transcribe(samples, language=language, **args, **DECODING)
-        out = []
-        for s in stream:
-            out.append(_convert(s, offset))
-            if progress is not None:
-                progress(min(out[-1].end, total), total)
-    except (RuntimeError, ValueError) as e:
-        first = (str(e).splitlines() or [type(e).__name__])[0][:160]
-        raise ModelError(f"transcription failed: {first}") from None
-    return out, info
+class _Run:
+    """The decoding state of one :func:`transcribe` call."""
+
+    def __init__(self, model: Any, samples: np.ndarray, total: float, task: str,
+                 hotwords: str | None, initial_prompt: str | None, multi: bool, batch: int,
+                 progress: Callable[[float, float], None] | None) -> None:
+        self.model, self.samples, self.total, self.batch = model, samples, total, batch
+        self.args = {"task": task, "hotwords": hotwords, "initial_prompt": initial_prompt}
+        self.multi, self.progress = multi, progress
+        #: language: (seconds of speech, highest probability)
+        self.heard: dict[str, tuple[float, float]] = {}
+        self.retries = 0
+
+    def _hear(self, language: str, probability: float, segs: Sequence[Segment]
+              ) -> list[Segment]:
+        """Count a decoded part's speech for its language; its segments, tagged with it."""
+        secs, prob = self.heard.get(language, (0.0, 0.0))
+        self.heard[language] = (secs + sum(s.end - s.start for s in segs),
+                                max(prob, probability))
+        return [replace(s, language=language) for s in segs]
+
+    def chunks(self, chunks: Sequence[tuple[longform.Piece, ...]], language: str | None,
+               *, count: bool = True) -> list[list[Segment]]:
+        """Decode chunks from :func:`longform.pack`, ``batch`` at a time; the segments of
+        each chunk, with the recording's times."""
+        out: list[list[Segment]] = []
+        for i in range(0, len(chunks), self.batch):
+            group = chunks[i:i + self.batch]
+            clips = [np.concatenate([self.samples[int(a * SAMPLE_RATE):int(b * SAMPLE_RATE)]
+                                     for a, b in pieces]) for pieces in group]
+            decoded = whisper.decode_batch(self.model, clips, language=language, **self.args)
+            for pieces, d in zip(group, decoded):
+                segs = [_to_source(s, pieces) for s in d.segments]
+                if count:
+                    segs = self._hear(d.language, d.language_probability, segs)
+                out.append(segs)
+                self.retries += d.retries
+            if count and self.progress is not None:
+                self.progress(min(group[-1][-1][1], self.total), self.total)
+        return out
+
+    def windows(self, windows: Sequence[tuple[float, float]], language: str | None
+                ) -> list[Segment]:
+        """Decode windows with faster-whisper's sequential loop."""
+        out: list[Segment] = []
+        for a, b in windows:
+            out.extend(self.window(a, b, language))
+        return out
+
+    def window(self, a: float, b: float, language: str | None, *, count: bool = True
+               ) -> list[Segment]:
+        """Decode ``a..b`` seconds with faster-whisper's sequential loop."""
+        def shown(s: Segment) -> None:
+            if count and self.progress is not None:
+                self.progress(min(a + s.end, self.total), self.total)
+
+        d = whisper.decode_window(
+            self.model, self.samples[int(a * SAMPLE_RATE):int(b * SAMPLE_RATE)],
+            language=language, multilingual=self.multi, on_segment=shown, **self.args)
+        segs = [_shift(s, a) for s in d.segments]
+        self.retries += d.retries
+        if count:
+            segs = self._hear(d.language, d.language_probability, segs)
+        return segs
+
+
+def _shift(s: Segment, offset: float) -> Segment:
+    return dataclasses.replace(
+        s, start=s.start + offset, end=s.end + offset,
+        words=tuple(dataclasses.replace(w, start=w.start + offset, end=w.end + offset)
+                    for w in s.words))
+
+
+def _to_source(s: Segment, pieces: Sequence[longform.Piece]) -> Segment:
+    """A segment decoded from a chunk, with the times of the recording."""
+    words = tuple(dataclasses.replace(
+        w, start=round(longform.to_source(pieces, w.start, (w.start + w.end) / 2), 3),
+        end=round(longform.to_source(pieces, w.end, (w.start + w.end) / 2), 3))
+        for w in s.words)
+    if words:
+        return dataclasses.replace(s, start=words[0].start, end=max(w.end for w in words),
+                                   words=words)
+    return dataclasses.replace(s, start=round(longform.to_source(pieces, s.start), 3),
+                               end=round(longform.to_source(pieces, s.end), 3))
+
+
+def _quietest(levels: np.ndarray) -> Callable[[float, float], float]:
+    """Where to cut speech that runs on for too long: the quietest 50 ms in a stretch."""
+    from .energy import FRAME
+
+    def cut(lo: float, hi: float) -> float:
+        a, b = int(lo / FRAME), min(len(levels), int(hi / FRAME))
+        if b - a < 5:
+            return hi
+        smooth = np.convolve(levels[a:b], np.ones(5) / 5, mode="valid")
+        return (a + int(np.argmin(smooth)) + 2.5) * FRAME
+    return cut
+
+
+def _has_text(seg: Segment) -> bool:
+    return any(c.isalnum() for c in seg.text)
 
 
 def _trustworthy(seg: Segment) -> bool:
@@ -304,23 +334,10 @@ def _trustworthy(seg: Segment) -> bool:
     return seg.avg_logprob >= -1.0 and seg.no_speech_prob <= NO_SPEECH_GAP
 
 
-
-def _convert(s: Any, offset: float = 0.0) -> Segment:
-    words = tuple(Word(float(w.start) + offset, float(w.end) + offset, w.word.strip(),
-                       float(w.probability)) for w in (s.words or ()) if w.word.strip())
-    return Segment(id=int(s.id), start=float(s.start) + offset, end=float(s.end) + offset,
-                   text=s.text.strip(),
-                   words=words, avg_logprob=float(s.avg_logprob),
-                   no_speech_prob=float(s.no_speech_prob),
-                   compression_ratio=float(s.compression_ratio))
-
-
 # --- forced alignment of known text (for human corrections; see corrections.py) ----------------
 
 #: Longest stretch of audio :func:`align_text` takes in one piece: one Whisper window.
 ALIGN_WINDOW = 30.0
-_ALIGN_PREPEND = "\"'“¿([{-"
-_ALIGN_APPEND = "\"'.。,，!！?？:：”)]}、"
 
 
 def align_text(audio: np.ndarray, model: ResolvedModel, text: str, *, start: float, end: float,
@@ -360,35 +377,15 @@ def align_text(audio: np.ndarray, model: ResolvedModel, text: str, *, start: flo
     if b - a < SAMPLE_RATE // 20 or b - a > ALIGN_WINDOW * SAMPLE_RATE:
         raise UsageError(f"cannot align a stretch of {(b - a) / SAMPLE_RATE:.2f} s "
                          f"(0.05 to {ALIGN_WINDOW:.0f} s)")
-    whisper = load_model(model, threads=threads)
-    from faster_whisper.audio import pad_or_trim
-    from faster_whisper.tokenizer import _LANGUAGE_CODES, Tokenizer
-    from faster_whisper.transcribe import merge_punctuations
-
-    lang = language if language in _LANGUAGE_CODES else "en"
-    tokenizer = Tokenizer(whisper.hf_tokenizer, whisper.model.is_multilingual,
-                          task="transcribe", language=lang)
-    tokens = tokenizer.encode(" " + " ".join(text.split()))
-    if len(tokens) > 400:  # the decoder's context is 448 tokens, prompt included
-        raise UsageError(f"text too long to align in one piece ({len(tokens)} tokens)")
-    try:
-        features = whisper.feature_extractor(samples[a:b])
-        frames = min(features.shape[-1] - 1, 3000)
-        encoded = whisper.encode(pad_or_trim(features))
-        alignment = whisper.find_alignment(tokenizer, [tokens], encoded, frames)[0]
-    except (RuntimeError, ValueError, IndexError) as e:
-        first = (str(e).splitlines() or [type(e).__name__])[0][:160]
-        raise ModelError(f"alignment failed: {first}") from None
-    merge_punctuations(alignment, _ALIGN_PREPEND, _ALIGN_APPEND)
+    engine = load_engine(model, threads=threads)
     offset = a / SAMPLE_RATE
-    return tuple(Word(round(offset + float(w["start"]), 3), round(offset + float(w["end"]), 3),
-                      w["word"].strip(), float(w["probability"]))
-                 for w in alignment if w["word"].strip())
+    return tuple(Word(round(offset + s, 3), round(offset + e, 3), w.strip(), p)
+                 for s, e, w, p in whisper.align(engine.model, samples[a:b], text, language)
+                 if w.strip())
 
 
-# Model resolution moved to archive.speech.model; callers still import it from here.
-__all__ = ["ALIGN_WINDOW", "BASE_SHA256", "BEAM_SIZE", "COMPUTE_TYPE", "DECODING", "DEFAULT_MODEL",
-           "GAP_PAD", "NO_SPEECH_GAP", "SAMPLE_RATE", "TINY_EN_SHA256", "WINDOW",
-           "ResolvedModel", "TranscriptionResult", "align_text", "cached_hub_model",
-           "default_cache_dir", "load_model", "resolve_model", "speech_regions",
-           "transcribe"]
+__all__ = ["ALIGN_WINDOW", "BASE_SHA256", "BATCH_SIZE", "BEAM_SIZE", "DECODING", "choose_device",
+           "DEFAULT_MODEL", "Engine", "GAP_PAD", "NO_SPEECH_GAP", "SAMPLE_RATE",
+           "TINY_EN_SHA256", "WINDOW", "ResolvedModel", "TranscriptionResult",
+           "align_text", "default_cache_dir", "load_engine", "load_model", "resolve_model",
+           "speech_regions", "transcribe"]

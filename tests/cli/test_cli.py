@@ -80,3 +80,40 @@ def test_add_reports_bad_files_and_continues(tmp_path: Path):
     assert "notes.ogg: not a readable audio file" in r.output
     assert "0 added, 0 already archived, 2 failed" in r.output
     assert not list((Path(arch) / "originals").glob("*/*"))
+
+
+def _gpus() -> int:
+    from archive.speech import whisper
+    return whisper.cuda_device_count()
+
+
+@pytest.mark.parametrize("how", ["option", "env"])
+def test_add_on_cuda_without_a_gpu_is_one_line_error(tmp_path: Path, monkeypatch, how):
+    if _gpus():
+        pytest.skip("this machine has a CUDA GPU")
+    src = tmp_path / "in.wav"
+    src.write_bytes(b"RIFF")  # never read: the device is checked first
+    arch = tmp_path / "a"
+    args = ["--archive", str(arch), "add", "-q", str(src)]
+    if how == "option":
+        monkeypatch.delenv("ARCHIVE_DEVICE", raising=False)
+        args += ["--device", "cuda"]
+    else:
+        monkeypatch.setenv("ARCHIVE_DEVICE", "cuda")
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code != 0 and "Traceback" not in r.output
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("archive: error: "), r.output
+    assert "cuda" in lines[0] and "GPU" in lines[0]
+    assert not arch.exists()  # nothing was created
+
+
+def test_add_rejects_a_compute_type_the_cpu_lacks(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("ARCHIVE_DEVICE", "cpu")
+    r = CliRunner().invoke(main, ["--archive", str(tmp_path / "a"), "add", "-q",
+                                  "--compute-type", "float16", str(tmp_path)])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1, r.output
+    assert lines[0].startswith("archive: error: compute type 'float16' is not supported on cpu")
+    assert "int8" in lines[0]

@@ -93,9 +93,11 @@ JFK_TEXT = ("and so my fellow americans ask not what your country can do for you
 
 
 @pytest.mark.slow
-def test_windowed_transcription_loses_nothing_at_the_cuts(monkeypatch) -> None:
-    """Eight times jfk with 1.5 s pauses, decoded in 25 s windows: every repetition is
-    transcribed whole and on time, wherever the cuts fall."""
+@pytest.mark.parametrize("batch", [1, 8])
+def test_windowed_transcription_loses_nothing_at_the_cuts(monkeypatch, batch) -> None:
+    """Eight times jfk with 1.5 s pauses, decoded in 25 s windows (sequential) or 30 s
+    chunks with the pauses shortened (batched): every repetition is transcribed whole and on
+    time, wherever the cuts fall."""
     if not (AUDIO / "jfk.flac").is_file():
         pytest.skip("jfk.flac is absent")
     jfk = audio.decode(AUDIO / "jfk.flac")
@@ -106,7 +108,7 @@ def test_windowed_transcription_loses_nothing_at_the_cuts(monkeypatch) -> None:
     cuts = [b for _, b in longform.windows(regions, len(x) / SR, length=25.0)][:-1]
     assert len(cuts) >= 4
     monkeypatch.setattr(transcribe, "WINDOW", 25.0)
-    r = transcribe.transcribe(x, transcribe.resolve_model(None))
+    r = transcribe.transcribe(x, transcribe.resolve_model(None), batch_size=batch)
     norm = lambda s: " ".join("".join(c for c in s.lower() if c.isalnum() or c in " '").split())  # noqa: E731,E501
     first = []
     for k in range(8):
@@ -119,6 +121,41 @@ def test_windowed_transcription_loses_nothing_at_the_cuts(monkeypatch) -> None:
     assert r.language == "en"
     words = [w for s in r.segments for w in s.words]
     assert all(b.start >= a.end - 1e-6 for a, b in zip(words, words[1:]))
+
+
+def test_pack_keeps_short_pauses_joins_over_long_ones_and_stays_under_the_length() -> None:
+    regions = [(1.0, 5.0), (5.5, 9.0), (20.0, 24.0), (24.3, 60.0), (61.0, 62.0)]
+    cuts: list[tuple[float, float]] = []
+
+    def quietest(lo: float, hi: float) -> float:
+        cuts.append((lo, hi))
+        return lo + 1.0
+
+    chunks = longform.pack(regions, 70.0, length=30.0, pad=0.2, max_pause=1.0, cut=quietest)
+    flat = [p for c in chunks for p in c]
+    assert flat == sorted(flat) and all(a < b for a, b in flat)
+    for c in chunks:
+        assert sum(b - a for a, b in c) <= 30.0 + 1e-9, c
+        assert all(c[i + 1][0] - c[i][1] > 1.0 for i in range(len(c) - 1)), c
+    # the 0.5 s pause stays inside a piece; the 11 s pause is left out; the 35.7 s region is
+    # longer than fits and is cut where the caller said, inside (lo, hi)
+    assert chunks[0][0] == (0.8, 9.2) and chunks[0][1][0] == pytest.approx(19.8)
+    assert cuts and all(lo < hi for lo, hi in cuts)
+    for a, b in regions:  # every bit of speech is in some piece
+        assert any(pa <= a + 1e-9 and b <= pb + 1e-9 for pa, pb in flat) or \
+            sum(max(0.0, min(b, pb) - max(a, pa)) for pa, pb in flat) == pytest.approx(b - a)
+    # padding never crosses into the middle of a pause
+    assert longform.pack([(1.0, 2.0), (2.1, 3.0)], 5.0, pad=0.2) == [((0.8, 3.2),)]
+
+
+def test_to_source_maps_chunk_times_through_the_pieces() -> None:
+    pieces = ((1.0, 3.0), (10.0, 12.0))  # chunk time 0..2 is 1..3, 2..4 is 10..12
+    assert longform.to_source(pieces, 0.5) == pytest.approx(1.5)
+    assert longform.to_source(pieces, 2.5) == pytest.approx(10.5)
+    # a word across the join maps both ends through the piece that holds its middle
+    assert longform.to_source(pieces, 1.9, at=2.2) == pytest.approx(10.0)
+    assert longform.to_source(pieces, 5.0) == pytest.approx(12.0)
+    assert longform.to_source((), 1.25) == 1.25
 
 
 def _peak(fn) -> tuple[object, int]:
