@@ -221,9 +221,11 @@ class Archive:
     # ------------------------------------------------------------ search
     def search(self, query: str, *, limit: int = 20, sort: str = "score",
                translation: bool | None = None) -> list[Hit]:
-        """Hits for a query in the archive's query language (see index.py)."""
-        return self._read_index(
+        """Hits for a query in the archive's query language (see index.py), each with the
+        speaker confidence and overlap mark of its words."""
+        hits = self._read_index(
             lambda ix: ix.search(query, limit=limit, sort=sort, translation=translation))
+        return citing.with_speaker_certainty(self.store, hits)
 
     def exact_only_languages(self) -> list[str]:
         """Languages of the archive whose words are searched by exact forms only."""

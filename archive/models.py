@@ -7,7 +7,7 @@ because the transcript file is the source of truth and its shape is part of the 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 # The on-disk transcript format's version is defined beside the checks of its files.
 from .validation import TRANSCRIPT_FORMAT, check_recording_json, check_transcript_json
@@ -17,6 +17,15 @@ HALLUCINATION_FLAGS = ("no_speech", "compression", "repetition", "low_logprob")
 
 #: Words below this probability are shown as low-confidence.
 LOW_CONFIDENCE = 0.5
+
+#: A word's speaker below this confidence is shown as uncertain (issue 13). Measured on the
+#: tuning material of bench/diarization.py (50 ms frames with one true speaker): below 0.7
+#: about one frame in three had the wrong voice, from 0.7 to 0.8 one in 25, above 0.8 under
+#: one in 100.
+SPEAKER_UNCERTAIN = 0.7
+
+#: Pauses longer than this (seconds) between words end a segment, a subtitle cue, a turn.
+PAUSE = 1.0
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,10 @@ class Word:
         text: The word as recognised, with its leading space stripped.
         probability: The model's probability for the word, 0..1.
         speaker: Speaker label (``S1``...), or None before diarization.
+        speaker_confidence: How sure diarization is of ``speaker``, 0..1, or None when
+            unknown (transcripts made before it was recorded, or speakers set by hand).
+        overlap: True when another voice was heard at the same time: the word, its text
+            and its speaker may be mis-attributed.
     """
 
     start: float
@@ -36,18 +49,32 @@ class Word:
     text: str
     probability: float = 1.0
     speaker: str | None = None
+    speaker_confidence: float | None = None
+    overlap: bool = False
+
+    @property
+    def speaker_uncertain(self) -> bool:
+        """True when the word's speaker is a guess: low confidence, or overlapped speech."""
+        return self.overlap or (self.speaker_confidence is not None
+                                and self.speaker_confidence < SPEAKER_UNCERTAIN)
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"start": round(self.start, 3), "end": round(self.end, 3),
                              "word": self.text, "p": round(self.probability, 3)}
         if self.speaker is not None:
             d["speaker"] = self.speaker
+        if self.speaker_confidence is not None:
+            d["speaker_p"] = round(self.speaker_confidence, 3)
+        if self.overlap:
+            d["overlap"] = True
         return d
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> "Word":
+        sp = d.get("speaker_p")
         return cls(float(d["start"]), float(d["end"]), str(d["word"]),
-                   float(d.get("p", 1.0)), d.get("speaker"))
+                   float(d.get("p", 1.0)), d.get("speaker"),
+                   None if sp is None else float(sp), bool(d.get("overlap", False)))
 
 
 @dataclass(frozen=True)
@@ -87,6 +114,23 @@ class Segment:
     def suspect(self) -> bool:
         """True when the segment is flagged as a likely hallucination."""
         return bool(self.flags)
+
+    def split_at_pauses(self, gap: float = PAUSE) -> tuple["Segment", ...]:
+        """The segment cut wherever its words pause for more than ``gap`` seconds.
+
+        The pieces keep the segment's other fields (same ``id``); their start, end and text
+        come from their words. A segment without such a pause is returned whole. Used where
+        segments are made (:mod:`archive.ingest`) and where transcripts made before that rule
+        are shown or exported, so that no line or cue spans a long silence.
+        """
+        words = self.words
+        cuts = [i for i in range(1, len(words)) if words[i].start - words[i - 1].end > gap]
+        if not cuts:
+            return (self,)
+        return tuple(replace(self, start=words[a].start, end=words[b - 1].end,
+                             text=" ".join(w.text.strip() for w in words[a:b]),
+                             words=words[a:b])
+                     for a, b in zip([0] + cuts, cuts + [len(words)]))
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -363,6 +407,9 @@ class Hit:
         match: How the query's words matched: ``exact`` (as typed), ``form`` (another
             grammatical form of the word), ``transliteration`` (a name spelled in another
             alphabet); None for quotes and filter-only queries.
+        speaker_confidence: The lowest speaker confidence of the matched words, or None
+            when unknown.
+        overlap: True when some matched word was spoken while another voice was heard.
     """
 
     recording_id: str
@@ -381,11 +428,18 @@ class Hit:
     language: str | None = None
     translation: bool = False
     match: str | None = None
+    speaker_confidence: float | None = None
+    overlap: bool = False
 
     @property
     def short_id(self) -> str:
         """The first 10 hex digits of the recording id."""
         return self.recording_id[:10]
+
+    @property
+    def speaker_uncertain(self) -> bool:
+        """True when the speaker shown is a guess (see :attr:`Word.speaker_uncertain`)."""
+        return _uncertain(self.speaker, self.speaker_confidence, self.overlap)
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -415,6 +469,9 @@ class Citation:
         translation: English translation of the same span, when one exists.
         clip_path: Path of an exported clip, when one was made.
         clip_sha256: SHA-256 of that clip.
+        speaker_confidence: The lowest speaker confidence of the cited words, or None when
+            unknown.
+        overlap: True when some cited word was spoken while another voice was heard.
     """
 
     recording_id: str
@@ -434,7 +491,49 @@ class Citation:
     translation: str | None = None
     clip_path: str | None = None
     clip_sha256: str | None = None
+    speaker_confidence: float | None = None
+    overlap: bool = False
+
+    @property
+    def speaker_uncertain(self) -> bool:
+        """True when the speaker named is a guess (see :attr:`Word.speaker_uncertain`)."""
+        return _uncertain(self.speaker, self.speaker_confidence, self.overlap)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+
+def _uncertain(speaker: str | None, confidence: float | None, overlap: bool) -> bool:
+    return speaker is not None and (overlap or (confidence is not None
+                                                and confidence < SPEAKER_UNCERTAIN))
+
+
+def speaker_turns(segments: Sequence[Segment], gap: float = 0.5
+                  ) -> list[tuple[float, float, str]]:
+    """Speaker turns (start, end, label) from word times: runs of one speaker's words, joined
+    across pauses up to ``gap`` seconds (never over :data:`PAUSE`).
+
+    A segment without words counts with its own span. Exports (RTTM) use this, so a turn
+    covers speech and never the silence a segment of an older transcript may span.
+    """
+    spans: list[tuple[float, float, str]] = []
+    for s in segments:
+        if s.words:
+            spans.extend((w.start, w.end, w.speaker) for w in s.words if w.speaker)
+        elif s.speaker:
+            spans.append((s.start, s.end, s.speaker))
+    spans.sort(key=lambda t: (t[0], t[1], t[2]))
+    out: list[list[Any]] = []
+    for a, b, who in spans:
+        if out and out[-1][2] == who and a - out[-1][1] <= min(gap, PAUSE):
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b, who])
+    return [(round(a, 3), round(b, 3), who) for a, b, who in out]
+
+
+def speaker_certainty(words: Sequence[Word]) -> tuple[float | None, bool]:
+    """(lowest speaker confidence, any word in overlap) of a span of words, for a hit or a
+    citation; the confidence is None when no word carries one."""
+    conf = [w.speaker_confidence for w in words if w.speaker_confidence is not None]
+    return (min(conf) if conf else None), any(w.overlap for w in words)

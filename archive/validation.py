@@ -106,6 +106,9 @@ def check_word_json(d: Any, where: str = "word") -> None:
     _str(d, "word", where, optional=False)
     _num(d, "p", where, lo=0.0, hi=1.0)
     _str(d, "speaker", where, null=True)
+    _num(d, "speaker_p", where, lo=0.0, hi=1.0)          # issue 13
+    if not isinstance(d.get("overlap", False), bool):
+        raise BadValue(f"{where}: 'overlap' is not true or false")
 
 
 def check_segment_json(d: Any, where: str = "segment") -> None:

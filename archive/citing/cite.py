@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
 from ..errors import ArchiveError, BadReference, OutputRefused
 from ..evidence.fsutil import atomic_write_text
-from ..models import Citation, Hit, Transcript, Word
+from ..models import Citation, Hit, Transcript, Word, speaker_certainty
 from ..validation import loads_strict
 from ..paths import cache_dir
 from ..evidence.store import CustodyLog, Store
@@ -73,6 +74,32 @@ def quote_hits(store: Store, index: Any, text: str, *, limit: int = 5,
     return hits
 
 
+def with_speaker_certainty(store: Store, hits: Sequence[Hit]) -> list[Hit]:
+    """Hits with the speaker confidence and overlap mark of their words, read from each
+    recording's transcript (once per recording): an index hit names a speaker, and a guess
+    must not read as fact. Hits in translations, or whose transcript cannot be read, are
+    returned as they are."""
+    cache: dict[str, Transcript | None] = {}
+    out = []
+    for h in hits:
+        if h.translation or h.speaker is None:
+            out.append(h)
+            continue
+        if h.recording_id not in cache:
+            try:
+                cache[h.recording_id] = store.read_transcript(h.recording_id)
+            except ArchiveError:
+                cache[h.recording_id] = None
+        t = cache[h.recording_id]
+        if t is None:
+            out.append(h)
+            continue
+        span = [w for w in t.words if w.start >= h.start - 1e-3 and w.end <= h.end + 1e-3]
+        conf, overlap = speaker_certainty(span)
+        out.append(replace(h, speaker_confidence=conf, overlap=overlap))
+    return out
+
+
 def hit_from_words(t: Transcript, words: Sequence[Word], i: int, j: int, **kw: Any) -> Hit:
     """The hit spanning ``words[i:j]`` of a transcript, with six words of context each side.
 
@@ -89,6 +116,9 @@ def hit_from_words(t: Transcript, words: Sequence[Word], i: int, j: int, **kw: A
         if s.words and s.words[0].start <= span[0].start <= s.words[-1].end:
             seg_id = s.id
             break
+    conf, overlap = speaker_certainty(span)
+    kw.setdefault("speaker_confidence", conf)
+    kw.setdefault("overlap", overlap)
     return Hit(recording_id=t.recording.id, title=t.recording.title,
                speaker=t.speaker_name(span[0].speaker), start=span[0].start,
                end=span[-1].end, text=" ".join(w.text for w in span),
@@ -159,6 +189,11 @@ def _saved_hit(d: Any) -> Hit:
     if d["end"] < d["start"]:
         raise ValueError("ends before it starts")
     d["differences"] = tuple((str(a), str(b)) for a, b in d.get("differences", ()))
+    sc = d.get("speaker_confidence")
+    if sc is not None and (isinstance(sc, bool) or not isinstance(sc, (int, float))
+                           or not 0 <= sc <= 1):
+        raise ValueError("bad speaker confidence")
+    d["overlap"] = d.get("overlap") is True
     h = Hit(**d)
     if not isinstance(h.title, str) or not isinstance(h.text, str):
         raise ValueError("bad text")
@@ -180,6 +215,7 @@ def cite(store: Store, rid: str, start: float, end: float) -> Citation:
     end = min(end, rec.duration)
     words = [w for w in t.words if w.end > start + 0.02 and w.start < end - 0.02]
     speaker = t.speaker_name(words[0].speaker) if words else None
+    conf, overlap = speaker_certainty(words)
     path = store.original_path(rec)
     ver = verification(store, rid, start, end)
     translation = None
@@ -193,7 +229,8 @@ def cite(store: Store, rid: str, start: float, end: float) -> Citation:
         url=f"{path.as_uri()}#t={start:.1f},{end:.1f}", original_path=str(path),
         recorded=rec.recorded, language=t.language,
         verified=ver is not None, verified_revision=ver["revision"] if ver else None,
-        verified_by=ver["by"] if ver else None, translation=translation)
+        verified_by=ver["by"] if ver else None, translation=translation,
+        speaker_confidence=conf, overlap=overlap)
 
 
 def verification(store: Store, rid: str, start: float, end: float) -> dict[str, Any] | None:
@@ -257,12 +294,23 @@ def clip(store: Store, custody: CustodyLog, c: Citation, *, padding: float = 1.0
     return dc_replace(c, clip_path=str(res.path), clip_sha256=res.sha256)
 
 
+def speaker_doubt(confidence: float | None, overlap: bool) -> str:
+    """Why a speaker shown is uncertain, in a few words."""
+    if overlap:
+        return "overlapping voices: speaker may be mis-attributed"
+    return f"speaker uncertain ({confidence:.0%})" if confidence is not None else \
+        "speaker uncertain"
+
+
 def citation_text(c: Citation, fmt: str = "text") -> str:
     """A citation as ``archive cite --format FMT`` prints it: ``text``, ``markdown`` or
-    ``json`` (the browser viewer gives the same strings)."""
+    ``json`` (the browser viewer gives the same strings). A speaker who is a guess (low
+    confidence, or overlapping voices) is said to be one."""
     if fmt == "json":
         return safe_json(c.to_json()) + "\n"
     who = clean(c.speaker) or "unknown speaker"
+    if c.speaker_uncertain:
+        who += f" ({speaker_doubt(c.speaker_confidence, c.overlap)})"
     span = f"{hms(c.start)}–{hms(c.end)}"
     ver = (f"verified by ear by {clean(c.verified_by)} against revision {c.verified_revision}"
            if c.verified else "not verified by ear")

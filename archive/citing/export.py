@@ -19,8 +19,8 @@ import json
 from typing import Callable
 
 from ..errors import TranscriptCorrupt
+from ..models import Segment, Transcript, speaker_turns
 from ..evidence.store import dumps_pretty
-from ..models import Transcript
 from ..text import escape_json_unsafe, one_line
 from ..timecode import mss, srt_time, vtt_time
 
@@ -36,7 +36,7 @@ def to_txt(t: Transcript) -> str:
     r = t.recording
     lines = [f"# {one_line(r.title)}", f"# id {one_line(r.id)}",
              f"# revision {t.revision}, language {one_line(t.language) or None}", ""]
-    for s in t.segments:
+    for s in _cues(t):
         who = _name(t, s.speaker)
         flags = ", ".join(one_line(f) for f in s.flags)
         flag = f" [suspect: {flags}]" if s.flags else ""
@@ -57,19 +57,24 @@ def _cue_text(t: Transcript, label: str | None, text: str, vtt: bool) -> str:
     return f"[{who}] {text}" if who else text
 
 
+def _cues(t: Transcript) -> list[Segment]:
+    return [piece for s in t.segments for piece in s.split_at_pauses()]
+
+
 def to_srt(t: Transcript) -> str:
-    """SubRip subtitles, with the speaker in brackets."""
+    """SubRip subtitles, with the speaker in brackets; no cue spans a pause of over
+    :data:`archive.models.PAUSE` (older transcripts' segments are cut there)."""
     out = []
-    for n, s in enumerate(t.segments, 1):
+    for n, s in enumerate(_cues(t), 1):
         out.append(f"{n}\n{srt_time(s.start)} --> {srt_time(s.end)}\n"
                    f"{_cue_text(t, s.speaker, s.text, False)}\n")
     return "\n".join(out)
 
 
 def to_vtt(t: Transcript) -> str:
-    """WebVTT subtitles, with voice tags for speakers."""
+    """WebVTT subtitles, with voice tags for speakers; cues as in :func:`to_srt`."""
     out = ["WEBVTT", ""]
-    for s in t.segments:
+    for s in _cues(t):
         out.append(f"{vtt_time(s.start)} --> {vtt_time(s.end)}\n"
                    f"{_cue_text(t, s.speaker, s.text, True)}\n")
     return "\n".join(out)
@@ -97,18 +102,12 @@ def _token(text: str) -> str:
 
 
 def to_rttm(t: Transcript) -> str:
-    """RTTM speaker turns (``SPEAKER file 1 start dur <NA> <NA> name <NA> <NA>``)."""
+    """RTTM speaker turns (``SPEAKER file 1 start dur <NA> <NA> name <NA> <NA>``), made from
+    word times (:func:`archive.models.speaker_turns`): a turn never covers a silence that a
+    segment spans, in older transcripts too."""
     rid = t.recording.id[:10]
     lines = []
-    turns: list[list] = []
-    for s in t.segments:
-        if s.speaker is None:
-            continue
-        if turns and turns[-1][2] == s.speaker and s.start - turns[-1][1] < 0.5:
-            turns[-1][1] = max(turns[-1][1], s.end)
-        else:
-            turns.append([s.start, s.end, s.speaker])
-    for start, end, label in turns:
+    for start, end, label in speaker_turns(t.segments):
         who = _token(t.speaker_name(label) or "") or _token(label) or "unknown"
         lines.append(f"SPEAKER {_token(rid)} 1 {start:.3f} {end - start:.3f} <NA> <NA> {who} "
                      "<NA> <NA>")

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..citing.cite import citation_text  # noqa: F401  (re-exported: the CLI's `cite`)
+from ..citing.cite import speaker_doubt
 from ..models import LOW_CONFIDENCE, Hit, Recording, Speaker, Transcript
 from ..text import clean, clean_block, safe_json  # noqa: F401  (re-exported)
 from ..timecode import hms, mss
@@ -63,20 +64,25 @@ def transcript_view(t: Transcript, *, translation: Transcript | None = None) -> 
                 f"{mss(r.duration)}", style="dim")
     lines: list[Any] = [head]
     tr_segs = translation.segments if translation else ()
-    for s in t.segments:
+    marked = False
+    for s in (piece for seg in t.segments for piece in seg.split_at_pauses()):
         line = Text()
         line.append(f"[{mss(s.start)}] ", style="cyan")
         who = t.speaker_name(s.speaker)
-        if who:
-            line.append(f"{clean(who)}: ", style="bold magenta")
         words = s.words or ()
+        if who:
+            unsure = bool(words) and all(w.speaker_uncertain for w in words)
+            line.append(f"{clean(who)}{'?' if unsure else ''}: ", style="bold magenta")
         style_seg = "red" if s.flags else ""
         if words:
             for i, w in enumerate(words):
                 st = style_seg
                 if w.probability < LOW_CONFIDENCE:
                     st = (st + " underline dim").strip()
-                line.append(clean(w.text), style=st or None)
+                if w.speaker_uncertain:
+                    st = (st + " italic").strip()
+                    marked = True
+                line.append(clean(w.text) + ("≈" if w.overlap else ""), style=st or None)
                 if i < len(words) - 1:
                     line.append(" ")
         else:
@@ -91,6 +97,9 @@ def transcript_view(t: Transcript, *, translation: Transcript | None = None) -> 
                 lines.append(Text(f"         en: {clean(en)}", style="green"))
     legend = Text("low-confidence words are underlined; ⚠ marks text the model may have "
                   "invented", style="dim italic")
+    if marked:
+        legend.append("; italic words may be another speaker's (≈: spoken while another "
+                      "voice was heard; ?: speaker uncertain)")
     lines.append(legend)
     return Group(*lines)
 
@@ -123,7 +132,10 @@ def hits_table(hits: Sequence[Hit], *, quote: bool = False) -> Table:
             snippet.append(f"  [{'other form' if h.match == 'form' else 'transliteration'}]",
                            style="magenta")
         score = f"{h.similarity:.0%}" if quote and h.similarity is not None else f"{h.score:.2f}"
-        t.add_row(str(n), rec, Text(clean(h.speaker or "")),
+        who = Text(clean(h.speaker or ""))
+        if h.speaker_uncertain:
+            who.append("\n" + speaker_doubt(h.speaker_confidence, h.overlap), style="yellow")
+        t.add_row(str(n), rec, who,
                   f"[{hms(h.start)}–\n {hms(h.end)}]", snippet, score)
     return t
 

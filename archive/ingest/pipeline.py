@@ -20,7 +20,7 @@ from ..errors import (AlreadyArchived, ArchiveError, AudioDecodeError, AudioTooL
                       InputError, OutOfMemory)
 from ..evidence.fsutil import copy_hashing, sha256_path, staging_dir
 from ..evidence.digests import add_digests
-from ..models import Recording, Segment, Speaker, Transcript
+from ..models import PAUSE, Recording, Segment, Speaker, Transcript
 from ..evidence.provenance import infer_date
 from ..evidence.store import CustodyLog, Store, now_iso, os_user
 from .inputs import check_input, ogg_complete, speech_seconds, walk  # noqa: F401
@@ -102,32 +102,15 @@ def check_device(opts: AddOptions) -> tuple[str, str]:
     return transcribe.choose_device(opts.device, opts.compute_type)
 
 
-def split_at_pauses(segments: Sequence[Segment], gap: float = 1.0) -> tuple[Segment, ...]:
-    """Segments split wherever their words pause for ``gap`` seconds or more.
+def split_at_pauses(segments: Sequence[Segment], gap: float = PAUSE) -> tuple[Segment, ...]:
+    """Segments split wherever their words pause for more than ``gap`` seconds.
 
-    One channel of a call is silent while the other party talks, and Whisper happily runs a
-    segment across that silence; merged in time order with the other channel, such a
-    segment would straddle the other party's turn.
+    Done for every recording, mono included (issue 13): Whisper happily runs a segment
+    across a long silence (one word at 9.7 s, the next five at 26 s), and a line, subtitle
+    cue or speaker turn made from it would then cover words never said. On a call with one
+    party per channel, such a segment would also straddle the other party's turn.
     """
-    out: list[Segment] = []
-    for seg in segments:
-        words = list(seg.words)
-        if not words:
-            out.append(seg)
-            continue
-        run = [words[0]]
-        for w in words[1:]:
-            if w.start - run[-1].end >= gap:
-                out.append(replace(seg, words=tuple(run), start=run[0].start, end=run[-1].end,
-                                   text=" ".join(x.text for x in run)))
-                run = []
-            run.append(w)
-        if len(run) == len(words):
-            out.append(seg)
-        else:
-            out.append(replace(seg, words=tuple(run), start=run[0].start, end=run[-1].end,
-                               text=" ".join(x.text for x in run)))
-    return tuple(out)
+    return tuple(piece for seg in segments for piece in seg.split_at_pauses(gap))
 
 
 def _speech_text(segments: Sequence[Segment]) -> str:
@@ -210,9 +193,9 @@ class Ingest:
                 samples, model, language=opts.language, hotwords=opts.hotwords, threads=threads,
                 **speech_settings(opts),
                 progress=lambda d, t, ch=ch: tprog(ch * duration + d, span))
-            segs = res.segments
+            segs = split_at_pauses(res.segments)
             if by_channel:
-                segs = tuple(replace(s, channel=ch) for s in split_at_pauses(segs))
+                segs = tuple(replace(s, channel=ch) for s in segs)
             results.append((res, segs))
         first = max(results, key=lambda r: len(_speech_text(r[1])))[0]
         segments: tuple[Segment, ...] = tuple(
@@ -235,6 +218,7 @@ class Ingest:
             segments = diarize.assign_speakers(segments, diar)
             speakers = diarize.speaker_table(segments, diar)
             options["diarization"] = diar.method
+            options["diarization_settings"] = dict(diar.settings)
             if progress:
                 progress("diarize", 1, 1)
         else:

@@ -9,8 +9,8 @@ most typical windows, :func:`units` pools windows of long recordings before clus
 :func:`bridge` joins turns of one speaker across short pauses.
 
 Turns here are ``(start, end, index)`` tuples, the index being a row of the centroid matrix;
-:mod:`archive.speakers.diarize` drives these steps and names the speakers. scipy and scikit-learn are
-imported here only, lazily.
+:mod:`archive.speakers.diarize` drives these steps and names the speakers. scipy is imported
+here only, lazily.
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ def spectral(emb: np.ndarray, k_min: int, k_max: int, k_fixed: int | None,
         A cluster label per row.
     """
     from scipy.linalg import eigh
-    from sklearn.cluster import KMeans
 
     n = len(emb)
     sim = emb @ emb.T
@@ -70,7 +69,43 @@ def spectral(emb: np.ndarray, k_min: int, k_max: int, k_fixed: int | None,
         return np.zeros(n, dtype=int)
     _, k, lap = best
     spec = eigh(lap, subset_by_index=[0, k - 1])[1]
-    return KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(normalise(spec))
+    return kmeans(normalise(spec), k, seed=seed)
+
+
+def kmeans(x: np.ndarray, k: int, *, seed: int = 0, n_init: int = 10,
+           iterations: int = 100) -> np.ndarray:
+    """Lloyd's k-means with k-means++ starts, the best of ``n_init`` runs (least inertia).
+
+    Deterministic: every start is drawn from ``np.random.default_rng(seed)``, and ties go to
+    the lower cluster index.
+
+    Returns:
+        A cluster label per row, numbered in order of first appearance.
+    """
+    rng = np.random.default_rng(seed)
+    n = len(x)
+    best: tuple[float, np.ndarray] | None = None
+    for _ in range(n_init):
+        cent = x[[int(rng.integers(n))]]
+        while len(cent) < k:  # k-means++: far points are likelier starts
+            d2 = np.min(((x[:, None, :] - cent[None]) ** 2).sum(-1), axis=1)
+            p = d2 / d2.sum() if d2.sum() > 0 else np.full(n, 1.0 / n)
+            cent = np.vstack([cent, x[int(rng.choice(n, p=p))]])
+        labels = np.full(n, -1)
+        for _ in range(iterations):
+            d2 = ((x[:, None, :] - cent[None]) ** 2).sum(-1)
+            new = np.argmin(d2, axis=1)
+            if np.array_equal(new, labels):
+                break
+            labels = new
+            cent = np.stack([x[labels == j].mean(axis=0) if np.any(labels == j) else cent[j]
+                             for j in range(k)])
+        inertia = float(d2[np.arange(n), labels].sum())
+        if best is None or inertia < best[0] - 1e-12:
+            best = (inertia, labels)
+    labels = best[1]
+    order = {v: i for i, v in enumerate(dict.fromkeys(labels.tolist()))}
+    return np.array([order[v] for v in labels.tolist()])
 
 
 def centroids(emb: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -113,7 +148,7 @@ def frame_scores(windows: Sequence[tuple[float, float]], sims: np.ndarray,
 
 def resegment(regions: Sequence[tuple[float, float]], windows: Sequence[tuple[float, float]],
               emb: np.ndarray, cent: np.ndarray, *, frame: float, temperature: float,
-              switch_penalty: float) -> list[RawTurn]:
+              switch_penalty: float, frames: list | None = None) -> list[RawTurn]:
     """Turns of each speech region, decoded frame by frame against the centroids.
 
     Args:
@@ -124,6 +159,7 @@ def resegment(regions: Sequence[tuple[float, float]], windows: Sequence[tuple[fl
         frame: Frame length, seconds.
         temperature: Similarity -> log-likelihood scale.
         switch_penalty: Cost of a change of speaker, in similarity units.
+        frames: When given, (frame edges, frame scores, path) of each region are appended.
 
     Returns:
         (start, end, centroid index) turns in time order.
@@ -140,6 +176,8 @@ def resegment(regions: Sequence[tuple[float, float]], windows: Sequence[tuple[fl
             continue
         sc = frame_scores(windows[lo:hi], sims[lo:hi], mids)
         path = viterbi(sc / temperature, switch_penalty / temperature)
+        if frames is not None:
+            frames.append((edges, sc, path))
         cut = np.nonzero(np.diff(path))[0] + 1
         for a, b in zip(np.r_[0, cut], np.r_[cut, n]):
             turns.append((float(edges[a]), float(edges[b]), int(path[a])))
@@ -235,3 +273,65 @@ def window_owner(windows: Sequence[tuple[float, float]], turns: Sequence[RawTurn
         ok &= (w[:, 0] >= starts[i] - 1e-6) & (w[:, 1] <= ends[i] + 1e-6)
     owner[ok] = spk[i][ok]
     return owner
+
+
+# --- is this a voice of its own? ---------------------------------------------------------
+
+def piece_null(emb: np.ndarray, runs: np.ndarray, m: int) -> tuple[float, float] | None:
+    """How well a stretch of ``m`` consecutive windows of one speaker matches the rest of
+    that speaker: mean and spread of cos(mean of the piece, mean of the windows outside the
+    piece's turn), over pieces taken inside each turn (``runs`` numbers the turn of each
+    row). None unless three pieces from two turns or more can be had.
+
+    This is the speaker's own yardstick, measured in the recording at hand and across turns
+    (a voice varies more from one sentence to the next than inside one): a far-field voice
+    matches itself less well than a close-talking one, a short piece less well than a long
+    one.
+    """
+    scores, used = [], set()
+    for r in dict.fromkeys(runs.tolist()):
+        idx = np.nonzero(runs == r)[0]
+        rest = np.nonzero(runs != r)[0]
+        if len(idx) < m or len(rest) < max(m, 3):
+            continue
+        other = normalise(emb[rest].mean(axis=0))
+        for a in range(0, len(idx) - m + 1, max(1, m // 2)):
+            scores.append(float(normalise(emb[idx[a:a + m]].mean(axis=0)) @ other))
+            used.add(r)
+    if len(scores) < 3 or len(used) < 2:
+        return None
+    return float(np.mean(scores)), float(np.std(scores))
+
+
+def separation(piece: np.ndarray, other: np.ndarray, other_runs: np.ndarray, *, z: float,
+               margin: float, floor: float) -> float:
+    """How clearly the windows ``piece`` are another voice than the windows ``other``
+    (L2-normalised rows; ``other_runs`` numbers the turn of each row of ``other``): positive
+    means clearly another voice.
+
+    The piece's similarity to ``other`` is compared with :func:`piece_null` of ``other`` for
+    pieces of the same length: it must fall ``z`` spreads, and at least ``margin``, below
+    what ``other``'s own pieces score. The evidence grows with the piece's length (its mean
+    is steadier) and with how consistent ``other`` is across its turns. With too little of
+    ``other`` for a yardstick, only a similarity under ``floor`` counts as another voice.
+    """
+    s = float(normalise(piece.mean(axis=0)) @ normalise(other.mean(axis=0)))
+    null = piece_null(other, other_runs, len(piece))
+    if null is None:
+        return floor - s
+    mu, sd = null
+    return (mu - max(z * sd, margin)) - s
+
+
+def window_turn(windows: Sequence[tuple[float, float]], turns: Sequence[RawTurn]) -> np.ndarray:
+    """Index of the turn that holds all of each window, -1 for none."""
+    out = np.full(len(windows), -1)
+    if not turns:
+        return out
+    starts = np.array([t[0] for t in turns])
+    ends = np.array([t[1] for t in turns])
+    w = np.asarray(windows, dtype=float)
+    i = np.clip(np.searchsorted(starts, w[:, 0] + 1e-6, side="right") - 1, 0, len(turns) - 1)
+    ok = (w[:, 0] >= starts[i] - 1e-6) & (w[:, 1] <= ends[i] + 1e-6)
+    out[ok] = i[ok]
+    return out

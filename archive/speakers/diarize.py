@@ -1,70 +1,53 @@
-"""Who spoke when: speaker diarization from GE2E d-vectors, and word-to-speaker assignment.
+"""Who spoke when: speaker diarization from GE2E d-vectors.
 
 :func:`diarize`: 1 s windows every 0.25 s over the speech regions are embedded
-(:mod:`archive.speakers.voice`) and clustered spectrally (pruned cosine-affinity graph; the number of
-speakers is read from the largest normalised eigengap). Then, in turn: every 50 ms frame is
-scored against the speaker centroids (mean similarity of the windows covering it) and decoded
-by a Viterbi pass that charges for each change of speaker (no flicker, yet quick turn-taking
-inside one speech region is found); centroids are re-estimated from the most typical windows
-lying wholly inside one speaker's turns; a speaker with under ``min_cluster`` seconds is
-dissolved and two speakers closer than ``merge_threshold`` are merged. Pauses up to ``max_gap``
-between turns of one speaker are bridged: the reference counts short pauses as speech. The
-maths of each step lives in :mod:`archive.speakers.clustering`; this module drives them and names
-the speakers.
+(:mod:`archive.speakers.voice`) and clustered spectrally (pruned cosine-affinity graph; the
+number of speakers is read from the largest normalised eigengap). Then, in turn (``_settle``):
+every 50 ms frame is scored against the speaker centroids (mean similarity of the windows
+covering it) and decoded by a Viterbi pass that charges for each change of speaker;
+centroids are re-estimated from the most typical windows lying wholly inside one speaker's
+turns; a speaker heard under ``min_talk`` is dissolved; two speakers are merged unless they
+are clearly different voices; and a run of speech that is clearly none of the known voices
+gets a speaker of its own (a one-sentence speaker that the eigengap folded into another).
+"Clearly different" is judged against the recording's own yardstick
+(:func:`archive.speakers.clustering.separation`): how well pieces of the same length of the
+other speaker's turns match the rest of that speaker, so that the run's duration, the
+consistency of the windows and the distance to the other voices all count; two voices
+heard ``established`` seconds each are kept apart unless their centroids are closer than
+``merge_threshold``. Pauses up to ``max_gap`` between turns of one speaker are bridged.
+The frame posteriors give each word's speaker confidence, and frames where a second voice
+holds ``overlap_p`` of the posterior are marked as overlapped speech.
 
-Calls with one party per channel are diarized by channel (:func:`diarize_channels`).
-
-The transcript side: :func:`assign_speakers` labels words and splits segments at changes of
-speaker, :func:`speaker_table` summarises the speakers, :func:`match` ranks voiceprints.
+Calls with one party per channel are diarized by channel (:func:`diarize_channels`). The
+transcript side (re-exported here) is :mod:`archive.speakers.assign`; the result types are in
+:mod:`archive.speakers.result`. Everything is deterministic: the only random step, k-means,
+is seeded (``Options.seed``), and :func:`settings` lists what shaped the output.
 
 :class:`Options` and :data:`SPEECH_OPTIONS` were tuned on development material only:
-``meeting_sample``, the two AMI excerpts, synthetic calls from seeds 100-131, and
-single-speaker checks (jfk, LibriSpeech concatenations). See bench/diarization.py.
+``meeting_sample``, the two AMI excerpts, ``real/leopard_diarization_test.wav``, jfk, the
+single-voice recordings of ``real/`` and the TUNING seeds of bench/diarization.py (calls
+100-131, one-sentence calls 200-219, 4-speaker calls 300-315, meetings 400-411); its
+scoring seeds were not used.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Callable, Hashable, Iterable, Mapping, Sequence, TypeVar
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from . import clustering as cl
 from . import voice
 from ..errors import DiarizationError
-from ..models import Segment, Speaker, Word
+from .assign import assign_speakers, match, speaker_table, word_turns
+from .result import Diarization, Frames, Turn
 
-K = TypeVar("K", bound=Hashable)
+__all__ = ["DEFAULT", "Diarization", "Frames", "METHOD", "Options", "SPEECH_OPTIONS", "Turn",
+           "assign_speakers", "diarize", "diarize_channels", "match", "settings",
+           "speaker_table", "word_turns"]
+
 Progress = Callable[[float, float], None]
-
-
-@dataclass(frozen=True)
-class Turn:
-    """A stretch of time attributed to one speaker."""
-
-    start: float
-    end: float
-    speaker: str
-
-
-@dataclass(frozen=True)
-class Diarization:
-    """Result of diarization.
-
-    Attributes:
-        turns: Turns in time order (they may overlap only for per-channel recordings).
-        voiceprints: Speaker label -> L2-normalised mean embedding.
-        method: How the turns were found: ``ge2e-spectral`` or ``channels``.
-    """
-
-    turns: tuple[Turn, ...]
-    voiceprints: Mapping[str, tuple[float, ...]]
-    method: str
-
-    @property
-    def speakers(self) -> tuple[str, ...]:
-        """Speaker labels in order of first appearance."""
-        return tuple(dict.fromkeys(t.speaker for t in self.turns))
 
 
 @dataclass(frozen=True)
@@ -75,7 +58,16 @@ class Options:
     step: float = 0.25           # hop between windows, s
     min_window: float = 0.6      # shorter windows are not clustered, only scored
     merge_threshold: float = 0.85  # speakers whose core centroids are closer are merged
-    min_cluster: float = 4.0     # seconds of speech a speaker must have
+    min_talk: float = 1.0        # a voice heard for less is not attested (seconds)
+    min_new: float = 1.2         # shortest run of speech that can reveal a new voice (s)
+    z: float = 5.0               # another voice: this many spreads below the own yardstick
+    margin: float = 0.12         # ... and at least this far below it (cosine)
+    floor: float = 0.66          # ... or, with too little speech for a yardstick, under this
+    min_windows: int = 4         # whole windows a voice needs before it can count as new
+    established: float = 4.0     # two speakers heard this long each: merge_threshold rules
+    seed: int = 0                # of the k-means step of the spectral clustering
+    overlap_p: float = 0.2       # a second voice this probable in a frame marks overlap
+    min_overlap: float = 0.15    # shortest overlap region kept, s
     frame: float = 0.05          # resegmentation frame, s
     switch_penalty: float = 0.5  # Viterbi cost of a speaker change (similarity units)
     temperature: float = 0.05    # similarity -> log-likelihood scale
@@ -86,6 +78,8 @@ class Options:
 
 DEFAULT = Options()
 METHOD = "ge2e-spectral"
+#: The speaker encoder whose embeddings are clustered.
+ENCODER = "ge2e-resemblyzer"
 
 #: Keyword options for :func:`archive.speech.transcribe.speech_regions` that suit diarization: a
 #: lower speech threshold and wider padding keep quiet word edges inside the turns (the
@@ -118,6 +112,96 @@ def _resegment(regions: Sequence[tuple[float, float]], windows: Sequence[tuple[f
                         temperature=opt.temperature, switch_penalty=opt.switch_penalty)
 
 
+def _separation(a: np.ndarray, b: np.ndarray, b_runs: np.ndarray, opt: Options) -> float:
+    return cl.separation(a, b, b_runs, z=opt.z, margin=opt.margin, floor=opt.floor)
+
+
+def _candidates(turns: Sequence[cl.RawTurn], opt: Options) -> list[tuple[float, float, int]]:
+    """Runs of speech that might be a voice of their own: each turn, and each run of turns of
+    one speaker split only by short pauses (the VAD cuts a sentence at a breath)."""
+    out: list[tuple[float, float, int]] = []
+    run: list[cl.RawTurn] = []
+    for t in list(turns) + [(float("inf"), float("inf"), -1)]:
+        if run and (t[2] != run[-1][2] or t[0] - run[-1][1] > 0.3):
+            if len(run) > 1:
+                out.append((run[0][0], run[-1][1], run[0][2]))
+            run = []
+        if t[2] >= 0:
+            run.append(t)
+            out.append(t)
+    return [c for c in out if c[1] - c[0] >= opt.min_new]
+
+
+def _settle(regions: Sequence[tuple[float, float]], windows: Sequence[tuple[float, float]],
+            emb: np.ndarray, cent: np.ndarray, opt: Options, k_min: int, k_max: int,
+            fixed: bool) -> np.ndarray:
+    """Centroids refined until every speaker is a voice of its own.
+
+    In turn: resegment and re-estimate the centroids from the most typical whole windows;
+    dissolve a speaker heard for under ``min_talk``; merge the two least separated speakers
+    when they are not clearly different voices (:func:`archive.speakers.clustering.separation`,
+    judged against the recording's own within-speaker yardstick, so duration and window
+    consistency both count); else give a run of speech that is clearly none of the known
+    voices a speaker of its own (a one-sentence speaker the clustering folded into another).
+    """
+    w = np.asarray(windows, dtype=float)
+    tried: set[tuple[float, float]] = set()
+    for _ in range(4 * k_max + 4):
+        turns = _resegment(regions, windows, emb, cent, opt)
+        owner = cl.window_owner(windows, turns, whole=True)
+        cent = cl.core_centroids(emb, owner, cent, opt.core)
+        talk = np.array([sum(b - a for a, b, j in turns if j == k) for k in range(len(cent))])
+        if len(cent) > k_min and talk.min() < opt.min_talk:
+            cent = np.delete(cent, int(np.argmin(talk)), axis=0)
+            continue
+        if fixed and len(cent) == k_min:
+            break
+        runs = cl.window_turn(windows, turns)
+        own = [np.nonzero(owner == k)[0] for k in range(len(cent))]
+        if len(cent) > k_min:
+            sim = cent @ cent.T
+            seps = []
+            for i in range(len(cent)):
+                for j in range(i + 1, len(cent)):
+                    small, big = sorted((own[i], own[j]), key=len)
+                    if min(talk[i], talk[j]) >= opt.established:
+                        sep = opt.merge_threshold - sim[i, j]   # two well-heard voices
+                    elif len(small) >= opt.min_windows:
+                        sep = _separation(emb[small], emb[big], runs[big], opt)
+                    else:
+                        sep = -1.0
+                    seps.append((sep, -sim[i, j], i, j))
+            sep, _, i, j = min(seps)
+            if sep <= 0:
+                wt = np.array([talk[i], talk[j]])
+                cent[i] = cl.normalise((cent[i] * wt[0] + cent[j] * wt[1]) / wt.sum())
+                cent = np.delete(cent, j, axis=0)
+                continue
+        if len(cent) >= k_max:
+            break
+        best: tuple[float, tuple[float, float]] | None = None
+        for a, b, k in _candidates(turns, opt):
+            if (a, b) in tried:
+                continue
+            inside = (w[:, 0] >= a - 1e-6) & (w[:, 1] <= b + 1e-6) & (owner == k)
+            rest = np.nonzero((owner == k) & ~inside)[0]
+            inside = np.nonzero(inside)[0]
+            if len(inside) < opt.min_windows or len(rest) < len(inside):
+                continue
+            sep = min([_separation(emb[inside], emb[rest], runs[rest], opt)] +
+                      [_separation(emb[inside], emb[own[j]], runs[own[j]], opt)
+                       for j in range(len(cent)) if j != k and len(own[j])])
+            if sep > 0 and (best is None or sep > best[0]):
+                best = (sep, (a, b))
+        if best is None:
+            break
+        a, b = best[1]
+        tried.add((a, b))
+        inside = (w[:, 0] >= a - 1e-6) & (w[:, 1] <= b + 1e-6)
+        cent = np.vstack([cent, cl.normalise(emb[inside].mean(axis=0))])
+    return cent
+
+
 # --- public API -----------------------------------------------------------------------------
 
 def diarize(audio: np.ndarray, speech: Sequence[tuple[float, float]], *,
@@ -147,7 +231,8 @@ def diarize(audio: np.ndarray, speech: Sequence[tuple[float, float]], *,
     audio = np.asarray(audio, dtype=np.float32)
     regions = _clean_regions(speech, len(audio) / voice.SAMPLE_RATE)
     if not regions:
-        return Diarization((), {}, METHOD)
+        return Diarization((), {}, METHOD, settings=settings(options, num_speakers,
+                                                             min_speakers, max_speakers))
     windows = voice.sliding_windows(regions, window=options.window, step=options.step)
     emb = voice.embed_windows(audio, windows, progress=progress)
     units = cl.units(emb, windows, regions, min_window=options.min_window,
@@ -156,30 +241,14 @@ def diarize(audio: np.ndarray, speech: Sequence[tuple[float, float]], *,
     if len(units) < 4 or max_speakers == 1 or k_fixed == 1:
         labels = np.zeros(len(units), dtype=int)
     else:
-        labels = cl.spectral(units, min_speakers, max_speakers, k_fixed)
+        labels = cl.spectral(units, min_speakers, max_speakers, k_fixed, seed=options.seed)
     cent = cl.centroids(units, labels)
-    floor = k_fixed or min_speakers
-    for _ in range(2 * len(cent) + 1):
-        turns = _resegment(regions, windows, emb, cent, options)
-        # Centroids from windows lying wholly inside one speaker's turn: windows across a
-        # change of speaker blur them and make two voices look alike.
-        owner = cl.window_owner(windows, turns, whole=True)
-        cent = cl.core_centroids(emb, owner, cent, options.core)
-        talk = np.array([sum(b - a for a, b, j in turns if j == k) for k in range(len(cent))])
-        if len(cent) > floor and talk.min() < options.min_cluster:
-            cent = np.delete(cent, int(np.argmin(talk)), axis=0)
-            continue
-        if len(cent) > floor and not k_fixed:
-            sim = cent @ cent.T
-            np.fill_diagonal(sim, -1)
-            i, j = np.unravel_index(np.argmax(sim), sim.shape)
-            if sim[i, j] > options.merge_threshold:
-                w = np.array([talk[i], talk[j]])[:, None]
-                cent[i] = cl.normalise((cent[i] * w[0] + cent[j] * w[1]) / w.sum())
-                cent = np.delete(cent, j, axis=0)
-                continue
-        break
-    turns = _resegment(regions, windows, emb, cent, options)
+    cent = _settle(regions, windows, emb, cent, options, k_fixed or min_speakers,
+                   k_fixed or max_speakers, fixed=k_fixed is not None)
+    table: list = []
+    turns = cl.resegment(regions, windows, emb, cent, frame=options.frame,
+                         temperature=options.temperature,
+                         switch_penalty=options.switch_penalty, frames=table)
     turns = cl.bridge(turns, options.max_gap)
     owner = cl.window_owner(windows, turns)
     order = list(dict.fromkeys(t[2] for t in turns))
@@ -189,7 +258,61 @@ def diarize(audio: np.ndarray, speech: Sequence[tuple[float, float]], *,
         vec = emb[owner == k].mean(axis=0) if np.any(owner == k) else cent[k]
         prints[names[k]] = tuple(float(v) for v in cl.normalise(vec))
     out = tuple(Turn(round(a, 3), round(b, 3), names[k]) for a, b, k in turns)
-    return Diarization(out, prints, METHOD)
+    frames = _frames(table, order, names, options)
+    return Diarization(out, prints, METHOD, overlaps=_overlaps(frames, options),
+                       frames=frames, settings=settings(options, num_speakers, min_speakers,
+                                                        max_speakers))
+
+
+def _frames(table: list, order: list[int], names: Mapping[int, str], opt: Options) -> Frames:
+    """Frame posteriors (softmax of the frame scores at the Viterbi temperature) over the
+    speakers that have turns."""
+    if not table:
+        return Frames(np.zeros(0), np.zeros(0), (), np.zeros((0, 0)))
+    starts = np.concatenate([e[:-1] for e, _, _ in table])
+    ends = np.concatenate([e[1:] for e, _, _ in table])
+    sc = np.concatenate([s for _, s, _ in table])[:, order] / opt.temperature
+    post = np.exp(sc - sc.max(axis=1, keepdims=True))
+    post /= post.sum(axis=1, keepdims=True)
+    return Frames(starts, ends, tuple(names[k] for k in order), post)
+
+
+def _overlaps(frames: Frames, opt: Options) -> tuple[Turn, ...]:
+    """Runs of frames where a second voice holds at least ``overlap_p`` of the posterior
+    (the windows there sound like a blend of two known voices), at least ``min_overlap``
+    seconds long; each is labelled with that second voice."""
+    if len(frames.labels) < 2 or not len(frames.starts):
+        return ()
+    ranked = np.argsort(-frames.posterior, axis=1, kind="stable")
+    second = ranked[:, 1]
+    p2 = np.take_along_axis(frames.posterior, second[:, None], axis=1)[:, 0]
+    flag = p2 >= opt.overlap_p
+    out: list[Turn] = []
+    i, n = 0, len(flag)
+    while i < n:
+        if not flag[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and flag[j + 1] and frames.starts[j + 1] - frames.ends[j] < 1e-6:
+            j += 1
+        if frames.ends[j] - frames.starts[i] >= opt.min_overlap - 1e-9:
+            who = np.bincount(second[i:j + 1]).argmax()
+            out.append(Turn(round(float(frames.starts[i]), 3), round(float(frames.ends[j]), 3),
+                            frames.labels[int(who)]))
+        i = j + 1
+    return tuple(out)
+
+
+def settings(options: Options = None, num_speakers: int | None = None,  # type: ignore[assignment]
+             min_speakers: int = 1, max_speakers: int = 6) -> dict[str, Any]:
+    """Everything that shapes :func:`diarize`'s output, for the transcript's ``options``:
+    the method, the speaker-count bounds, the VAD settings and every option (seed included).
+    """
+    opt = options or DEFAULT
+    return {"method": METHOD, "encoder": ENCODER, "num_speakers": num_speakers,
+            "min_speakers": min_speakers, "max_speakers": max_speakers,
+            "speech": dict(SPEECH_OPTIONS), **asdict(opt)}
 
 
 def _channel_turns(stereo: np.ndarray,
@@ -246,91 +369,7 @@ def diarize_channels(stereo: np.ndarray, speech_per_channel: Sequence[Sequence[t
         if progress is not None:
             progress(float(ch + 1), 2.0)
     turns.sort(key=lambda t: (t.start, t.speaker))
-    return Diarization(tuple(turns), prints, "channels")
-
-
-class _Lookup:
-    """Finds the turn a time span overlaps most (else the nearest) without a full scan."""
-
-    def __init__(self, turns: Sequence[Turn]) -> None:
-        self.turns = sorted(turns, key=lambda t: t.start)
-        self.starts = np.array([t.start for t in self.turns])
-        self.longest = max((t.end - t.start for t in self.turns), default=0.0)
-
-    def __call__(self, start: float, end: float) -> str | None:
-        if not self.turns:
-            return None
-        lo = int(np.searchsorted(self.starts, start - self.longest, side="left"))
-        hi = int(np.searchsorted(self.starts, end, side="right"))
-        near = self.turns[max(0, lo - 1):min(len(self.turns), hi + 1)]
-        overlap = [(min(end, t.end) - max(start, t.start), t.speaker) for t in near]
-        best = max(overlap, key=lambda o: o[0])
-        if best[0] > 0:
-            return best[1]
-        return min(near, key=lambda t: max(t.start - end, start - t.end)).speaker
-
-
-def assign_speakers(segments: Sequence[Segment], diar: Diarization) -> tuple[Segment, ...]:
-    """Label every word with a speaker and split segments where the speaker changes.
-
-    Each word takes the speaker of the turn it overlaps most (else the nearest turn); a
-    segment of a per-channel transcript takes its channel's party. A segment whose words
-    change speaker is split there; the pieces get start, end and text from their words, and
-    keep the other fields. Segments are renumbered from 0.
-    """
-    speaker_at = _Lookup(diar.turns)
-    out: list[Segment] = []
-    for seg in segments:
-        if diar.method == "channels" and seg.channel is not None:
-            label = f"S{seg.channel + 1}"
-            out.append(replace(seg, speaker=label,
-                               words=tuple(replace(w, speaker=label) for w in seg.words)))
-            continue
-        if not seg.words:
-            out.append(replace(seg, speaker=speaker_at(seg.start, seg.end)))
-            continue
-        words = [replace(w, speaker=speaker_at(w.start, w.end)) for w in seg.words]
-        runs: list[list[Word]] = []
-        for w in words:
-            if runs and runs[-1][-1].speaker == w.speaker:
-                runs[-1].append(w)
-            else:
-                runs.append([w])
-        if len(runs) == 1:
-            out.append(replace(seg, speaker=words[0].speaker, words=tuple(words)))
-            continue
-        for run in runs:
-            out.append(replace(seg, start=run[0].start, end=run[-1].end,
-                               text=" ".join(w.text.strip() for w in run),
-                               words=tuple(run), speaker=run[0].speaker))
-    return tuple(replace(s, id=i) for i, s in enumerate(out))
-
-
-def speaker_table(segments: Sequence[Segment], diar: Diarization) -> tuple[Speaker, ...]:
-    """One :class:`Speaker` per label: talk time (from the turns), number of turns (maximal
-    runs of consecutive segments by the speaker) and voiceprint, in order of first appearance."""
-    labels = list(diar.speakers)
-    labels += [s.speaker for s in segments if s.speaker and s.speaker not in labels]
-    runs: dict[str, int] = {}
-    prev = None
-    for s in segments:
-        if s.speaker and s.speaker != prev:
-            runs[s.speaker] = runs.get(s.speaker, 0) + 1
-        prev = s.speaker
-    out = []
-    for label in dict.fromkeys(labels):
-        talk = sum(t.end - t.start for t in diar.turns if t.speaker == label)
-        channel = int(label[1:]) - 1 if diar.method == "channels" else None
-        out.append(Speaker(label=label, talk_time=round(talk, 3), turns=runs.get(label, 0),
-                           voiceprint=tuple(diar.voiceprints.get(label, ())), channel=channel))
-    return tuple(out)
-
-
-def match(voiceprint: Sequence[float], candidates: Iterable[tuple[K, Sequence[float]]]
-          ) -> list[tuple[K, float]]:
-    """Rank candidate voiceprints by cosine similarity to ``voiceprint``, best first.
-
-    Candidates with an empty voiceprint are skipped.
-    """
-    scored = [(key, voice.similarity(voiceprint, vp)) for key, vp in candidates if len(vp)]
-    return sorted(scored, key=lambda kv: -kv[1])
+    return Diarization(tuple(turns), prints, "channels",
+                       settings={"method": "channels", "encoder": ENCODER, "max_gap": max_gap,
+                                 "crosstalk_db": crosstalk_db, "speech": dict(SPEECH_OPTIONS),
+                                 "voiceprint_window": DEFAULT.window, "voiceprint_step": 0.5})

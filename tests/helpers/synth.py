@@ -6,6 +6,8 @@ Shared by tests and benchmarks; the API below is stable (add, don't change):
   :func:`load_utterance` (cached, trimmed), :func:`trim_silence`
 - :func:`make_call` -> :class:`Call` (``audio``, ``truth`` of :class:`TruthUtterance`,
   ``turns()``, ``speakers``, ``seed``)
+- :func:`add_cameo` (one more speaker with a single short utterance), :func:`make_meeting`
+  (far-field, overlapping voices)
 - :func:`speech_after_pause` (two utterances with a pause between them, faint noise)
 - :func:`read_rttm`, :func:`write_rttm`, :func:`read_uem`
 - :func:`der` (NIST-style diarization error rate, optimal one-to-one speaker mapping)
@@ -288,6 +290,122 @@ def make_call(seed: int, *, n_speakers: int = 2, n_turns: int | None = None,
     x = np.concatenate(pieces)
     x = x + rng.normal(0, 10 ** (noise_dbfs / 20), len(x)).astype(np.float32)
     first = tuple(dict.fromkeys(u.speaker for u in truth))
+    return Call(x.astype(np.float32), tuple(truth), first, seed)
+
+
+def add_cameo(call: Call, seed: int, *, span: tuple[float, float] = (1.5, 3.0),
+              pause: tuple[float, float] = (0.4, 1.0), noise_dbfs: float = -65.0) -> Call:
+    """The call with one more speaker who says a single short utterance.
+
+    The new speaker is one not yet in the call who has an utterance lasting within ``span``
+    seconds (LibriSpeech utterances, not cuts); it goes into a pause between two utterances
+    of the call, with its own pauses on each side, and later truth is shifted.
+
+    Args:
+        call: A call from :func:`make_call` (or :func:`make_meeting`).
+        seed: Chooses the speaker, the utterance, where it goes and its pauses.
+        span: Range of the cameo's duration, seconds.
+        pause: Range of the pauses added before and after it, seconds.
+        noise_dbfs: Level of the faint noise laid over the inserted stretch.
+
+    Raises:
+        ValueError: If no speaker outside the call has an utterance of that length.
+    """
+    rng = np.random.default_rng(seed)
+    options = [(s, u) for s in sorted(speakers()) if s not in call.speakers
+               for u in utterance_ids(s) if span[0] <= load_utterance(u).duration <= span[1]]
+    if not options or len(call.truth) < 2:
+        raise ValueError(f"no cameo of {span} s possible for call {call.seed}")
+    spk, uid = options[int(rng.integers(len(options)))]
+    utt = load_utterance(uid)
+    k = int(rng.integers(1, len(call.truth)))           # between utterances k-1 and k
+    prev_end, next_start = call.truth[k - 1].end, call.truth[k].start
+    cut_t = max(prev_end, (prev_end + next_start) / 2)
+    cut = int(round(cut_t * SAMPLE_RATE))
+    before, after = (int(round(rng.uniform(*pause) * SAMPLE_RATE)) for _ in range(2))
+    piece = np.concatenate([np.zeros(before, np.float32), utt.audio,
+                            np.zeros(after, np.float32)])
+    piece = piece + rng.normal(0, 10 ** (noise_dbfs / 20), len(piece)).astype(np.float32)
+    x = np.concatenate([call.audio[:cut], piece.astype(np.float32), call.audio[cut:]])
+    shift = len(piece) / SAMPLE_RATE
+    start = cut / SAMPLE_RATE + before / SAMPLE_RATE
+    mine = TruthUtterance(round(start, 4), round(start + utt.duration, 4), spk, uid, utt.text)
+    truth = list(call.truth[:k]) + [mine] + [
+        u._replace(start=round(u.start + shift, 4), end=round(u.end + shift, 4))
+        for u in call.truth[k:]]
+    first = tuple(dict.fromkeys(u.speaker for u in truth))
+    return Call(x, tuple(truth), first, call.seed)
+
+
+def _room(rng: np.random.Generator, rt60: float, direct: float) -> np.ndarray:
+    """A synthetic room impulse response: a direct path, then exponentially decaying noise
+    (reverberation time ``rt60`` seconds), the direct path holding ``direct`` of the energy."""
+    n = int(rt60 * SAMPLE_RATE)
+    t = np.arange(n) / SAMPLE_RATE
+    tail = rng.normal(0, 1, n) * np.exp(-6.9 * t / rt60)
+    tail[: int(0.003 * SAMPLE_RATE)] = 0                  # first reflections come later
+    tail *= np.sqrt((1 - direct) / direct / max(np.sum(tail ** 2), 1e-12))
+    tail[0] = 1.0
+    return tail.astype(np.float32)
+
+
+def make_meeting(seed: int, *, n_speakers: int = 4, n_turns: int | None = None,
+                 overlap: float = 0.3, overlap_span: tuple[float, float] = (0.3, 1.2),
+                 pause: tuple[float, float] = (0.1, 0.8), rt60: tuple[float, float] = (0.3, 0.6),
+                 direct: tuple[float, float] = (0.3, 0.6), gain_db: float = 6.0,
+                 noise_dbfs: float = -55.0) -> Call:
+    """A far-field meeting of ``n_speakers`` LibriSpeech voices, with overlapping speech.
+
+    Each speaker sits somewhere in a room (its own synthetic impulse response and level);
+    at a change of speaker the next one starts before the last has finished with
+    probability ``overlap``. The truth holds the dry utterance spans (reverberant tails are
+    not speech), so truth turns overlap where the voices do.
+
+    Args:
+        seed: Everything follows from it.
+        n_speakers: 2 to 5.
+        n_turns: Number of utterances; default 3 per speaker.
+        overlap: Probability that a change of speaker overlaps the previous utterance.
+        overlap_span: Range of such overlaps, seconds.
+        pause: Range of the other pauses, seconds.
+        rt60: Range of reverberation times, seconds.
+        direct: Range of the direct path's share of the energy.
+        gain_db: Speakers' levels vary within plus or minus this, dB.
+        noise_dbfs: Level of the room noise.
+    """
+    base = make_call(seed, n_speakers=n_speakers, n_turns=n_turns or 3 * n_speakers,
+                     quick=0.0, pause=(0.0, 0.0), edge=0.5)
+    rng = np.random.default_rng(seed + 7919)
+    rooms = {s: (_room(rng, rng.uniform(*rt60), rng.uniform(*direct)),
+                 10 ** (rng.uniform(-gain_db, gain_db) / 20)) for s in base.speakers}
+    placed: list[tuple[int, np.ndarray]] = []
+    truth: list[TruthUtterance] = []
+    t = 0.5
+    prev: TruthUtterance | None = None
+    for u in base.truth:
+        utt = load_utterance(u.utterance_id)
+        if prev is not None:
+            if u.speaker != prev.speaker and rng.random() < overlap:
+                gap = -min(rng.uniform(*overlap_span), 0.6 * (prev.end - prev.start))
+            else:
+                gap = rng.uniform(*pause)
+            t = prev.end + gap
+        h, g = rooms[u.speaker]
+        wet = np.convolve(utt.audio, h)[: len(utt.audio) + len(h)] * g
+        placed.append((int(round(t * SAMPLE_RATE)), wet.astype(np.float32)))
+        prev = TruthUtterance(round(t, 4), round(t + utt.duration, 4), u.speaker,
+                              u.utterance_id, utt.text)
+        truth.append(prev)
+    total = max(a + len(w) for a, w in placed) + int(0.5 * SAMPLE_RATE)
+    x = np.zeros(total, dtype=np.float32)
+    for a, w in placed:
+        x[a:a + len(w)] += w
+    x = x + rng.normal(0, 10 ** (noise_dbfs / 20), len(x)).astype(np.float32)
+    peak = float(np.max(np.abs(x)))
+    if peak > 0.99:
+        x *= 0.99 / peak
+    truth.sort(key=lambda v: v.start)
+    first = tuple(dict.fromkeys(v.speaker for v in truth))
     return Call(x.astype(np.float32), tuple(truth), first, seed)
 
 
