@@ -59,7 +59,7 @@ BULK_MAX = 2000
 #: Candidates checked, at most, for hits in other forms or alphabets once the exact forms
 #: are in (a phrase of common words in other forms would otherwise check every segment
 #: holding those words: ~30 us each).
-FORMS_CHECKS = 1000
+FORMS_CHECKS = 200
 _CORRUPT_HINT = "search index is damaged or outdated ({}); run `archive reindex`"
 
 
