@@ -87,9 +87,12 @@ def _lemma_dict(lang: str) -> tuple[Any, dict[str, list[str]]]:
     from simplemma.strategies.dictionaries.dictionary_factory import DefaultDictionaryFactory
     factory = DefaultDictionaryFactory()  # one copy of the dictionary for both uses
     d = factory.get_dictionary(lang)
+    raw = getattr(d, "_dict", None)  # bytes -> bytes: ~10x faster to walk than the Mapping
+    items = raw.items() if isinstance(raw, dict) else ((k.encode(), v.encode())
+                                                        for k, v in d.items())
     inv: dict[str, list[str]] = {}
-    for k, v in d.items():
-        inv.setdefault(_fold(v.lower()), []).append(_fold(k.lower()))
+    for k, v in items:
+        inv.setdefault(v.decode().lower(), []).append(k.decode().lower())
     return Lemmatizer(lemmatization_strategy=DefaultStrategy(dictionary_factory=factory)), inv
 
 

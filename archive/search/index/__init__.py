@@ -56,7 +56,22 @@ EXACT_RANK = 2000
 #: An AND of long lists expected to match fewer documents than this is ranked in full
 #: (:func:`.postings._ranked_and`); denser ones rank their first matches.
 BULK_MAX = 2000
+#: Candidates checked, at most, for hits in other forms or alphabets once the exact forms
+#: are in (a phrase of common words in other forms would otherwise check every segment
+#: holding those words: ~30 us each).
+FORMS_CHECKS = 200
 _CORRUPT_HINT = "search index is damaged or outdated ({}); run `archive reindex`"
+
+
+class _Spent(Exception):
+    """The check budget of a search for other forms ran out."""
+
+
+def _kept(hit: Hit | None, hits: list[Hit]) -> Hit | None:
+    """Keep a ranked-AND hit in ``hits`` as it is found (so a spent budget loses none)."""
+    if hit is not None:
+        hits.append(hit)
+    return hit
 
 
 class Candidate(NamedTuple):
@@ -283,18 +298,32 @@ class Index:
         hits = self._run(s, node, _Plan(node, r, limit, forms=False), limit, sort,
                          translation, found)
         if len(hits) < limit:
-            hits += self._run(s, node, full, limit - len(hits), sort, translation, found)
+            more: list[Hit] = []
+            try:
+                self._run(s, node, full, limit - len(hits), sort, translation, found,
+                          budget=FORMS_CHECKS, out=more)
+            except _Spent:
+                pass
+            hits += more
         return hits
 
     def _run(self, s: Any, node: Q.Node, p: "_Plan", limit: int, sort: str,
-             translation: bool | None, found: set[int]) -> list[Hit]:
-        """Hits of one plan, skipping the documents in ``found`` (and adding its own)."""
+             translation: bool | None, found: set[int], *, budget: int = 0,
+             out: list[Hit] | None = None) -> list[Hit]:
+        """Hits of one plan, skipping the documents in ``found`` (and adding its own); with a
+        ``budget``, at most that many candidates are checked (then :class:`_Spent` is raised,
+        the hits so far being in ``out``)."""
         r = s.reader()
         q = p.restrict(translation)
+        checked = [0]
+        hits: list[Hit] = out if out is not None else []
 
         def check(docnum: int, score: float) -> Hit | None:
             if docnum in found:
                 return None
+            checked[0] += 1
+            if budget and checked[0] > budget:
+                raise _Spent
             h = self._hit(node, p, s.stored_fields(docnum)["d"], score, translation)
             if h is not None:
                 found.add(docnum)
@@ -304,8 +333,8 @@ class Index:
         # whoosh's own intersection steps through a long list one posting per Python call
         if groups and len(groups) > 1 and _longest(r, groups) > EXACT_RANK and \
                 _expected(r, groups) < BULK_MAX:
-            return _ranked_and(s, groups, limit, check)
-        hits: list[Hit] = []
+            _ranked_and(s, groups, limit, lambda d, sc: _kept(check(d, sc), hits))
+            return hits
         seen: set[int] = set()
         for docs in self._batches(s, p, q, sort, limit, translation):
             for score, docnum in docs:

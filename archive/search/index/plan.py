@@ -208,12 +208,22 @@ class _Plan:
         checks the order)."""
         from ._whoosh import And, Or, Term
         varied = [self.expansion(t) is not None or t.fuzzy or t.wildcard for t in ph.terms]
-        qs = [self.term(t) for t, v in zip(ph.terms, varied) if v]
+        df = self.reader.doc_frequency
+
+        def size(q: Any) -> int:
+            subs = q.subqueries if isinstance(q, Or) else [q]
+            return sum(df(x.fieldname, x.text) for x in subs)
+
+        # the rarest few conditions are enough for candidates: a common word's forms (the
+        # stem "go" of "going") would cost more to intersect than checking the candidates
+        words = sorted((self.term(t) for t, v in zip(ph.terms, varied) if v), key=size)[:2]
+        pairs = []
         for i in range(len(ph.terms) - 1):
             if not (varied[i] or varied[i + 1]):
                 x, y = ph.terms[i].text, ph.terms[i + 1].text
-                qs.append(Term("bi", _bigram(x, y)) if i == 0 else
-                          Or([Term("bi", _bigram(x, y)), Term("bi", _bigram(x, y, True))]))
+                pairs.append(Term("bi", _bigram(x, y)) if i == 0 else
+                             Or([Term("bi", _bigram(x, y)), Term("bi", _bigram(x, y, True))]))
+        qs = words + sorted(pairs, key=size)[:2]
         return And(qs) if len(qs) > 1 else qs[0]
 
     def filt(self, f: Q.Filter | Q.DateRange) -> Any:
