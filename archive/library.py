@@ -185,38 +185,17 @@ class Archive:
                  overall: Callable[[BatchProgress], None] | None = None) -> Iterator[AddResult]:
         """Add files and folders (walked recursively); one bad file does not stop the rest.
 
-        Args:
-            paths: Files and folders.
-            opts: Options for every file.
-            progress: Called with (path, stage, done, total) within each file (one file at a
-                time only: not with ``jobs`` above 1 or ``cluster``).
-            on_wait: Called when a commit waits for another process's write lock.
-            jobs: Analyse this many files at once in worker processes
-                (:mod:`archive.ingest.jobs`).
-            cluster: A Dask scheduler address (``tcp://HOST:8786``) whose workers analyse the
-                files (:mod:`archive.ingest.cluster`).
-            overall: Called with the batch's :class:`~archive.ingest.batch.BatchProgress`
-                (files done, audio done, ETA) at the start and after each file.
+        ``jobs`` above 1 analyses that many files at once in worker processes, ``cluster``
+        (``tcp://HOST:8786``) on a Dask cluster's workers; ``overall`` gets the batch's
+        progress (files done, audio done, ETA). See :func:`archive.ingest.batch.add_files`.
 
         Yields:
             One :class:`AddResult` per file, as each finishes (in walk order).
-
-        Raises:
-            UsageError: If ``jobs`` is below 1, or given with ``cluster``.
-            ClusterError: If the cluster cannot be used.
         """
-        ingest = self._ingest()
-        from .ingest.pipeline import AddOptions, walk
-        opts = opts or AddOptions()
-        files: Iterable[Path] = walk(Path(x) for x in paths)
-        if jobs != 1 or cluster:
-            from .ingest.batch import backend_for, run
-            yield from run(ingest, files, opts, backend_for(jobs, cluster), overall=overall,
-                           on_wait=on_wait)
-            return
-        from .ingest.batch import run_serial
-        yield from run_serial(ingest, files, opts, progress=progress, on_wait=on_wait,
-                              overall=overall)
+        from .ingest.batch import add_files
+        from .ingest.pipeline import AddOptions
+        yield from add_files(self._ingest(), paths, opts or AddOptions(), progress=progress,
+                             on_wait=on_wait, jobs=jobs, cluster=cluster, overall=overall)
 
     # ------------------------------------------------------------ search
     def search(self, query: str, *, limit: int = 20, sort: str = "score",

@@ -7,10 +7,9 @@ May import: every package below it (editing, speakers, search, citing, speech, e
 and the base modules.
 
 Public face: :mod:`.pipeline` (AddOptions, AddResult, Ingest, Progress, walk),
-:mod:`.batch` (run_serial, run, backend_for, BatchProgress: many files, in this process,
-in worker processes (:mod:`.jobs`) or on a Dask cluster (:mod:`.cluster`)),
-:mod:`.translate` (translate).
+:mod:`.translate` (translate), :mod:`.batch` (add_files, BatchProgress: many files, in
+worker processes or on a Dask cluster).
 """
 
 #: The modules other packages may import (tests/test_architecture.py checks it).
-__all__ = ["pipeline", "batch", "translate"]
+__all__ = ["pipeline", "translate", "batch"]

@@ -28,7 +28,7 @@ from ..errors import AlreadyArchived, ArchiveError, InputError, UsageError
 from ..evidence.fsutil import copy_hashing, sha256_path, staging_dir
 from ..speech import audio
 from .inputs import check_input
-from .pipeline import AddOptions, AddResult, Ingest
+from .pipeline import AddOptions, AddResult, Ingest, walk
 from .remote import Job, ModelRef, accept
 
 
@@ -112,6 +112,60 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Stop the workers this backend started (or let go of the cluster)."""
+
+
+def add_files(ingest: Ingest, paths: Iterable[Path | str], opts: AddOptions, *,
+              progress: Callable[[Path, str, float, float], None] | None = None,
+              on_wait: Callable[[str], None] | None = None, jobs: int = 1,
+              cluster: str | None = None, overall: Overall | None = None) -> Iterator[AddResult]:
+    """Add files and folders (walked recursively); one bad file does not stop the rest.
+
+    Args:
+        ingest: The archive's ingest.
+        paths: Files and folders.
+        opts: Options for every file.
+        progress: Called with (path, stage, done, total) within each file (one file at a
+            time only: not with ``jobs`` above 1 or ``cluster``).
+        on_wait: Called when a commit waits for another process's write lock.
+        jobs: Analyse this many files at once in worker processes (:mod:`.jobs`).
+        cluster: A Dask scheduler address whose workers analyse the files (:mod:`.cluster`).
+        overall: Called with the batch's :class:`BatchProgress` at the start and after
+            each file.
+
+    Yields:
+        One :class:`AddResult` per file, as each finishes, in walk order.
+
+    Raises:
+        UsageError: If ``jobs`` is below 1, or above 1 with ``cluster``.
+        ClusterError: If the cluster cannot be used.
+    """
+    files: Iterable[Path] = walk(Path(x) for x in paths)
+    if jobs != 1 or cluster:
+        yield from run(ingest, files, opts, backend_for(jobs, cluster), overall=overall,
+                       on_wait=on_wait)
+        return
+    tally = seconds = None
+    if overall:
+        files = list(files)
+        seconds = [announced_seconds(p) for p in files]
+        tally = Tally(seconds)
+        overall(tally.progress())
+    for i, p in enumerate(files):
+        def prog(stage: str, done: float, total: float, p: Path = p) -> None:
+            if progress:
+                progress(p, stage, done, total)
+        try:
+            res = AddResult(p, recording=ingest.add(p, opts, progress=prog, on_wait=on_wait))
+        except AlreadyArchived as e:
+            res = AddResult(p, duplicate_of=e.recording_id)
+        except ArchiveError as e:
+            res = AddResult(p, error=e)
+        except OSError as e:
+            res = AddResult(p, error=InputError(f"{p.name}: {e.strerror or e}"))
+        if tally is not None and seconds is not None and overall:
+            tally.finish(seconds[i], res.recording is not None)
+            overall(tally.progress())
+        yield res
 
 
 def backend_for(jobs: int, cluster: str | None) -> Backend:
@@ -272,44 +326,3 @@ def _finish(ingest: Ingest, e: _Entry, backend: Backend,
         return AddResult(e.path, error=err)
     finally:
         e.stack.close()
-
-
-def run_serial(ingest: Ingest, files: Iterable[Path], opts: AddOptions, *,
-               progress: Callable[[Path, str, float, float], None] | None = None,
-               on_wait: Callable[[str], None] | None = None,
-               overall: Callable[[BatchProgress], None] | None = None) -> Iterator[AddResult]:
-    """Add files one at a time in this process; one bad file does not stop the rest.
-
-    Args:
-        ingest: The archive's add pipeline.
-        files: Walked files, in order.
-        opts: Options for every file.
-        progress: Called with (path, stage, done, total) within each file.
-        on_wait: Called when a commit waits for another process's write lock.
-        overall: Called with the batch's progress at the start and after each file.
-
-    Yields:
-        One :class:`AddResult` per file, as each finishes.
-    """
-    tally = seconds = None
-    if overall:
-        files = list(files)
-        seconds = [announced_seconds(p) for p in files]
-        tally = Tally(seconds)
-        overall(tally.progress())
-    for i, p in enumerate(files):
-        def prog(stage: str, done: float, total: float, p: Path = p) -> None:
-            if progress:
-                progress(p, stage, done, total)
-        try:
-            res = AddResult(p, recording=ingest.add(p, opts, progress=prog, on_wait=on_wait))
-        except AlreadyArchived as e:
-            res = AddResult(p, duplicate_of=e.recording_id)
-        except ArchiveError as e:
-            res = AddResult(p, error=e)
-        except OSError as e:
-            res = AddResult(p, error=InputError(f"{p.name}: {e.strerror or e}"))
-        if tally is not None and seconds is not None and overall:
-            tally.finish(seconds[i], res.recording is not None)
-            overall(tally.progress())
-        yield res
