@@ -89,6 +89,7 @@ class Views:
             mine = [p for p in rep.problems if p.startswith(r.short_id)]
             per[r.id] = {"ok": not mine, "problems": mine}
         self.last_verify = {"checked": rep.checked, "ok": rep.ok, "problems": rep.problems,
+                            "unverifiable": rep.unverifiable,  # no custody digest (old files)
                             "recovered": rep.recovered, "recordings": per,
                             "at": _now()}
         return self.last_verify
