@@ -79,9 +79,11 @@ def _check_consistent(audio: np.ndarray, before, after) -> None:
 
 @pytest.mark.parametrize("model", ["base", "tiny.en"])
 def test_jfk_ask_snaps_to_the_speech_onset(jfk, model):
-    raw = tr.transcribe(jfk, tr.resolve_model(model), refine=False).segments
+    # Sequential decoding: plain Whisper's loop, whose DTW times start "ask" in the pause
+    # before (the batched path cuts chunks at pauses and is less far off).
+    raw = tr.transcribe(jfk, tr.resolve_model(model), refine=False, batch_size=1).segments
     ask0 = next(w for w in _words(raw) if _norm(w.text) == "ask")
-    assert ask0.start < 3.25 - 0.3  # plain Whisper starts it in the pause before
+    assert ask0.start < 3.25 - 0.3
     refined = refine_words(jfk, raw)
     _check_consistent(jfk, raw, refined)
     ask = next(w for w in _words(refined) if _norm(w.text) == "ask")
