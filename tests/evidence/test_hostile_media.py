@@ -194,7 +194,8 @@ def test_damage_is_decoded_past_and_reported(media, arch, name, count, where):
     # times (the last "country" of jfk.flac ends near 10.5 s).
     assert rec.duration == pytest.approx(inp.length, abs=0.2)
     last = [s for x, s in words(t) if x == "country"]
-    assert last and last[-1] == pytest.approx(10.0, abs=0.6), words(t)
+    if not any(a <= 10.0 and b >= 9.4 for a, b in rec.gaps):  # unless the loss took it
+        assert last and last[-1] == pytest.approx(10.0, abs=0.6), (words(t), rec.gaps)
     # The gaps travel with the transcript and the catalog.
     from archive.library import Archive
     assert Archive(arch).transcript(rec.id).recording.gaps == rec.gaps
