@@ -20,6 +20,7 @@ creation times). ``--split`` adds ``--jobs 2`` with 2 threads per worker (the co
 oversubscribed), to check the thread split.
 
 Usage: python bench/throughput.py [--model base|tiny.en] [--no-diarize] [--split] [--keep DIR]
+       [--notes N]
 """
 
 from __future__ import annotations
@@ -121,12 +122,20 @@ def main() -> None:
     ap.add_argument("--no-diarize", action="store_true")
     ap.add_argument("--split", action="store_true", help="also --jobs 2 with 2 threads each")
     ap.add_argument("--keep", type=Path, help="keep the notes and archives in this folder")
+    ap.add_argument("--notes", type=int, help="add only the first N notes (a quick check)")
     a = ap.parse_args()
     work = a.keep or Path(tempfile.mkdtemp(prefix="throughput-"))
     notes = work / "notes"
     if not notes.exists():
         make_notes(notes)
     from archive.speech import audio
+    if a.notes:  # a quick check on fewer notes, in a folder of their own
+        few = work / f"notes-{a.notes}"
+        few.mkdir(exist_ok=True)
+        for f in sorted(notes.glob("*.ogg"))[: a.notes]:
+            if not (few / f.name).exists():
+                shutil.copyfile(f, few / f.name)
+        notes = few
     files = sorted(notes.glob("*.ogg"))
     seconds = sum(audio.probe(f).duration for f in files)
     print(f"{len(files)} voice notes, {seconds / 60:.1f} min of audio "

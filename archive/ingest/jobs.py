@@ -39,13 +39,14 @@ def threads_per_job(jobs: int, cores: int | None = None) -> int:
     """Recogniser threads for each of ``jobs`` workers: ``$ARCHIVE_THREADS`` if set, else
     the cores shared out, at least one.
 
-    Measured with ``bench/throughput.py`` (22 real voice notes, 11.6 min of audio; tiny.en
-    without diarization; a 2-core machine shared with other work): two workers of one
-    thread each took 0.79x the wall time of one file at a time on two threads, likely
-    because decoding, VAD and diarization run on one thread between the recogniser's calls
-    and whole files side by side keep both cores busy. The thread count does not change the
-    words (the same transcripts with 1 and 2 threads on jfk, German, Spanish and Russian
-    clips, model base).
+    Measured with ``bench/throughput.py`` on a 2-core machine shared with other work. Before
+    the recogniser batched its windows (tiny.en, 22 notes), two workers of one thread each
+    took 0.79x the wall time of one file at a time on two threads. With batched decoding
+    (base, 8 notes, no diarization) the two are even (1.01x): one batched recogniser
+    already keeps two cores busy, so ``--jobs`` pays on machines with more cores than one
+    recogniser uses well. The thread count does not change the words (the same transcripts
+    with 1 and 2 threads on jfk, German, Spanish and Russian clips, and across the
+    bench's runs).
     """
     env = os.environ.get("ARCHIVE_THREADS", "")
     if env.isdigit() and int(env) > 0:
