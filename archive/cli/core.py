@@ -112,7 +112,7 @@ def _clock(seconds: float) -> str:
 @click.option("--compute-type", metavar="TYPE",
               help="CTranslate2 compute type (default: float16 on a GPU, int8 on the CPU).")
 @click.option("--batch-size", type=click.IntRange(1, 256), metavar="N",
-              help="Speech chunks decoded at once (default: 8 on the CPU, 16 on a GPU; "
+              help="Speech chunks decoded at once (default: 1 on the CPU, 16 on a GPU; "
                    "1 decodes one window after another).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @pass_ctx
