@@ -10,12 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from archive.errors import DeviceUnavailable, UsageError
 from archive.speech import audio, transcribe, whisper
 
 AUDIO = Path(os.environ.get("ARCHIVE_SHARED_AUDIO", "/work/shared/audio"))
 SR = audio.SAMPLE_RATE
-GPU = whisper.cuda_device_count() > 0
 #: A LibriSpeech test-other utterance on which beam search fails Whisper's log-probability
 #: check, so faster-whisper falls back to sampling: three runs gave three different texts.
 FALLBACK_FILE = "librispeech/2033-164914-0001.flac"
@@ -35,43 +33,6 @@ def _words(text: str) -> list[str]:
 @pytest.fixture(scope="module")
 def engine() -> transcribe.Engine:
     return transcribe.load_engine(transcribe.resolve_model(None), device="cpu")
-
-
-# --- devices ----------------------------------------------------------------------------------
-
-def test_cpu_is_int8_and_compute_type_can_be_overridden(monkeypatch):
-    monkeypatch.delenv("ARCHIVE_DEVICE", raising=False)
-    assert whisper.choose_device("cpu") == ("cpu", "int8")
-    assert whisper.choose_device("CPU", "float32") == ("cpu", "float32")
-    with pytest.raises(UsageError, match="not supported on cpu"):
-        whisper.choose_device("cpu", "float16")  # CTranslate2 has no float16 on the CPU
-
-
-def test_auto_picks_what_the_machine_has_and_never_fails(monkeypatch):
-    monkeypatch.delenv("ARCHIVE_DEVICE", raising=False)
-    expected = ("cuda", "float16") if GPU else ("cpu", "int8")
-    assert whisper.choose_device() == expected
-    assert whisper.choose_device("auto") == expected
-
-
-@pytest.mark.skipif(GPU, reason="this machine has a CUDA GPU")
-def test_cuda_without_a_gpu_is_a_named_one_line_error(monkeypatch):
-    monkeypatch.delenv("ARCHIVE_DEVICE", raising=False)
-    with pytest.raises(DeviceUnavailable) as e:
-        whisper.choose_device("cuda")
-    assert "\n" not in str(e.value) and "cuda" in str(e.value)
-    monkeypatch.setenv("ARCHIVE_DEVICE", "cuda")
-    with pytest.raises(DeviceUnavailable):
-        whisper.choose_device()
-
-
-def test_device_from_the_environment_and_bad_names(monkeypatch):
-    monkeypatch.setenv("ARCHIVE_DEVICE", "cpu")
-    assert whisper.choose_device() == ("cpu", "int8")
-    assert whisper.choose_device("auto")[0] == ("cuda" if GPU else "cpu")  # the option wins
-    monkeypatch.setenv("ARCHIVE_DEVICE", "gpu")
-    with pytest.raises(UsageError, match="unknown device"):
-        whisper.choose_device()
 
 
 # --- deterministic decoding -------------------------------------------------------------------
