@@ -17,6 +17,7 @@ Syntax::
     traitor~ / traitor~2         fuzzy: within 1 (or 2) edits, first letter fixed
     a AND b, a b                 both (AND is implied between items)
     a OR b, NOT a, ( ... )       NOT binds tighter than AND, AND tighter than OR
+    -a  -"a phrase"              the same as NOT a, NOT "a phrase"
     speaker:Commander  speaker:S1  speaker:"Colonel Smith"
     recording:3fa9c2             recording id prefix (hex)
     title:budget  source:telegram  lang:de  tag:ukraine  tag:"human rights"
@@ -166,6 +167,12 @@ def _lex(text: str) -> list[tuple[str, str]]:
             toks.append((")", ")"))
         elif m.group(6) is not None:
             word = m.group(6)
+            if word.startswith("-") and (len(word) > 1 or text.startswith('"', pos)):
+                # -word, -"a phrase", -speaker:S1: as NOT (what web search taught users)
+                toks.append(("NOT", "NOT"))
+                word = word[1:]
+                if not word:
+                    continue
             if word in ("AND", "OR", "NOT"):
                 toks.append((word, word))
             elif ":" in word:

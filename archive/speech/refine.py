@@ -168,8 +168,10 @@ def _shrink(start: float, end: float, speech: np.ndarray,
     # tail; one at its very end preceded by a pause is the next word's head. So is a longer
     # one that runs on from outside the window, if it holds a minor part of the window.
     span = b - a
+    # After a sentence end, any pause will do: the stretch before it (a breath, a released
+    # consonant) runs on from the last word.
     if late and len(groups) > 1 and groups[0][0] == 0 and \
-            groups[-1][0] - groups[-2][1] >= MIN_GAP / FRAME:
+            groups[-1][0] - groups[-2][1] >= MIN_PAUSE / FRAME:
         groups = groups[-1:]
     if len(groups) > 1 and groups[0][0] == 0 and _spill(
             groups[0][1], span, a > 0 and speech[a - 1]):

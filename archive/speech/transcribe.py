@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import longform, whisper
+from . import fallback, longform, whisper
 from .echo import remove_echoes
 from ..errors import InputError, UsageError
 from ..models import Segment, Word
@@ -211,14 +211,15 @@ def transcribe(audio: np.ndarray, model: ResolvedModel, *, language: str | None 
         "task": task, "language": language, "hotwords": hotwords,
         "initial_prompt": initial_prompt, "multilingual": multi, **DECODING,
         "temperature": [0.0], "sampling": False,
-        "fallback": [dict(f) for f in whisper.FALLBACK],
-        "thresholds": {"compression_ratio": whisper.COMPRESSION_RATIO_THRESHOLD,
-                       "log_prob": whisper.LOG_PROB_THRESHOLD,
-                       "no_speech": whisper.NO_SPEECH_THRESHOLD, "gap_no_speech": NO_SPEECH_GAP},
+        "fallback": [dict(f) for f in fallback.FALLBACK],
+        "thresholds": {"compression_ratio": fallback.COMPRESSION_RATIO_THRESHOLD,
+                       "log_prob": fallback.LOG_PROB_THRESHOLD,
+                       "no_speech": fallback.NO_SPEECH_THRESHOLD, "gap_no_speech": NO_SPEECH_GAP},
         "vad": dict(VAD),
         "chunking": ({"chunk": whisper.CHUNK, "pad": CHUNK_PAD, "max_pause": MAX_PAUSE}
                      if batch > 1 else {"window": WINDOW}),
         "gap_pad": GAP_PAD, "gaps_redecoded": len(gaps), "windows_retried": run.retries,
+        "repetitive_chunks": run.repetitive,
         "refined": bool(refine), "dropped_silent_segments": len(dropped),
         "hotword_echoes_removed": echoes,
     }
@@ -240,6 +241,8 @@ class _Run:
         #: language: (seconds of speech, highest probability)
         self.heard: dict[str, tuple[float, float]] = {}
         self.retries = 0
+        #: batched chunks too repetitive for one pass, decoded again sequentially
+        self.repetitive = 0
 
     def _hear(self, language: str, probability: float, segs: Sequence[Segment]
               ) -> list[Segment]:
@@ -260,6 +263,14 @@ class _Run:
                                      for a, b in pieces]) for pieces in group]
             decoded = whisper.decode_batch(self.model, clips, language=language, **self.args)
             for pieces, d in zip(group, decoded):
+                if d.compression > fallback.COMPRESSION_RATIO_THRESHOLD and len(pieces) > 1:
+                    # Speech that repeats itself (a slogan, a message played twice): in one
+                    # pass the model skips or invents repeats. Halves, cut at a pause, hold
+                    # fewer repeats each.
+                    self.repetitive += 1
+                    halves = self.chunks(_halve(pieces), d.language, count=count)
+                    out.append([s for h in halves for s in h])
+                    continue
                 segs = [_to_source(s, pieces) for s in d.segments]
                 if count:
                     segs = self._hear(d.language, d.language_probability, segs)
@@ -292,6 +303,13 @@ class _Run:
         if count:
             segs = self._hear(d.language, d.language_probability, segs)
         return segs
+
+
+def _halve(pieces: Sequence[longform.Piece]) -> list[tuple[longform.Piece, ...]]:
+    """Two chunks from one, cut at the pause between pieces nearest its middle."""
+    speech = np.cumsum([b - a for a, b in pieces])
+    k = int(np.argmin(np.abs(speech[:-1] - speech[-1] / 2))) + 1
+    return [tuple(pieces[:k]), tuple(pieces[k:])]
 
 
 def _shift(s: Segment, offset: float) -> Segment:

@@ -4,7 +4,7 @@ GPUs, loading, VAD, decoding, alignment. It turns 16 kHz samples into Segments.
 Decoding is deterministic. faster-whisper retries a window that fails its checks (too
 repetitive, or too unsure) by *sampling*, and CTranslate2 samples from a per-thread generator
 seeded once per process that cannot be reset: the same recording gave different words from
-run to run. Here the retries are beam searches (:data:`FALLBACK`), chosen by the same checks.
+run to run. Here the retries are beam searches (:mod:`archive.speech.fallback`).
 
 :func:`decode_window` runs faster-whisper's sequential loop (30 s windows, seeking after
 each); :func:`decode_batch` runs independent chunks of at most 30 s at once, as its
@@ -22,22 +22,12 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from . import fallback
 from ..errors import ModelError, UsageError
 from ..models import Segment, Word
 
 SAMPLE_RATE = 16000
 BEAM_SIZE = 5
-#: faster-whisper's checks of a decoded window (the values it and Whisper use).
-COMPRESSION_RATIO_THRESHOLD = 2.4
-LOG_PROB_THRESHOLD = -1.0
-NO_SPEECH_THRESHOLD = 0.6
-#: The retries, in order, of a window that fails the checks: beam searches, never sampling.
-#: A wider, more patient beam finds likelier text for an unsure window; the penalties break
-#: repetition loops. When every try fails, the likeliest text that is not a loop is kept.
-FALLBACK: tuple[dict[str, Any], ...] = (
-    {"beam_size": 10, "patience": 2.0},
-    {"beam_size": BEAM_SIZE, "repetition_penalty": 1.3, "no_repeat_ngram_size": 4},
-)
 #: Longest chunk the model takes at once, seconds.
 CHUNK = 30.0
 PREPEND_PUNCTUATIONS = "\"'“¿([{-"
@@ -149,12 +139,6 @@ def vad(audio: np.ndarray, *, threshold: float, min_silence_ms: int, pad_ms: int
 
 # --- the deterministic fallback ---------------------------------------------------------------
 
-def _fails(avg_logprob: float, compression: float, no_speech: float) -> bool:
-    if no_speech > NO_SPEECH_THRESHOLD and avg_logprob < LOG_PROB_THRESHOLD:
-        return False  # silence: faster-whisper skips it; retrying would only invent text
-    return compression > COMPRESSION_RATIO_THRESHOLD or avg_logprob < LOG_PROB_THRESHOLD
-
-
 def _generate(model: Any, encoder_output: Any, prompts: list[list[int]],
               suppress: list[int] | None, **kw: Any) -> list[tuple[Any, float]]:
     results = model.model.generate(
@@ -168,41 +152,34 @@ def _generate(model: Any, encoder_output: Any, prompts: list[list[int]],
     return out
 
 
-def _compression(tokenizer: Any, tokens: list[int]) -> float:
-    from faster_whisper.transcribe import get_compression_ratio
+def _try(tokenizer: Any, result: Any, avg_logprob: float) -> fallback.Try:
+    tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
+    return fallback.Try(result, avg_logprob,
+                        fallback.compression_ratio(tokenizer.decode(tokens).strip()),
+                        float(result.no_speech_prob), fallback.looping(tokens))
 
-    return get_compression_ratio(tokenizer.decode(tokens).strip())
 
+def _checked(model: Any, encoder_output: Any, prompt: list[int], tokenizer: Any,
+             suppress: list[int] | None, t: fallback.Try) -> tuple[fallback.Try, int]:
+    """The try kept for one window (:mod:`archive.speech.fallback`), and 1 if it was retried."""
+    if not fallback.needs_retry(t):
+        return t, 0
 
-def _retry(model: Any, encoder_output: Any, prompt: list[int], tokenizer: Any,
-           suppress: list[int] | None, first: tuple[Any, float]) -> tuple[Any, float]:
-    """(result, average log-probability) of the fallback ladder, for a window whose first
-    decode failed the checks: the first try that passes, else (as Whisper) the likeliest try
-    that is not a loop, else the likeliest."""
-    tries = [(first[0], first[1], _compression(tokenizer, first[0].sequences_ids[0]))]
-    for kw in FALLBACK:
-        r, lp = _generate(model, encoder_output, [prompt], suppress, **kw)[0]
-        cr = _compression(tokenizer, r.sequences_ids[0])
-        if not _fails(lp, cr, r.no_speech_prob):
-            return r, lp
-        tries.append((r, lp, cr))
-    pool = [t for t in tries if t[2] <= COMPRESSION_RATIO_THRESHOLD] or tries
-    best = max(pool, key=lambda t: t[1])
-    return best[0], best[1]
+    def again(kw: dict[str, Any]) -> fallback.Try:
+        return _try(tokenizer, *_generate(model, encoder_output, [prompt], suppress, **kw)[0])
+    return fallback.choose(t, again), 1
 
 
 def _with_fallback(model: Any, encoder_output: Any, prompt: list[int], tokenizer: Any,
                    options: Any) -> tuple[Any, float, float, float]:
     # Replaces WhisperModel.generate_with_fallback in faster-whisper's sequential loop.
-    suppress = options.suppress_tokens
-    first = _generate(model, encoder_output, [prompt], suppress, beam_size=options.beam_size,
-                      patience=options.patience)[0]
-    r, lp = first
-    if _fails(lp, _compression(tokenizer, r.sequences_ids[0]), r.no_speech_prob):
-        r, lp = _retry(model, encoder_output, prompt, tokenizer, suppress, first)
-        _counts.retries = getattr(_counts, "retries", 0) + 1
+    first = _generate(model, encoder_output, [prompt], options.suppress_tokens,
+                      beam_size=options.beam_size, patience=options.patience)[0]
+    t, retried = _checked(model, encoder_output, prompt, tokenizer, options.suppress_tokens,
+                          _try(tokenizer, *first))
+    _counts.retries = getattr(_counts, "retries", 0) + retried
     # faster-whisper reads the third item as the temperature: always 0, nothing was sampled.
-    return r, lp, 0.0, _compression(tokenizer, r.sequences_ids[0])
+    return t.result, t.avg_logprob, 0.0, t.compression
 
 
 # --- sequential decoding ----------------------------------------------------------------------
@@ -215,13 +192,15 @@ class Decoded:
         segments: Segments with times in seconds from the start of the decoded audio.
         language: Language detected (or given) for it.
         language_probability: Its probability (1.0 when given).
-        retries: Windows that failed the checks and were decoded again (:data:`FALLBACK`).
+        retries: Windows that failed the checks and were decoded again (see fallback).
+        compression: Compression ratio of the whole text of a chunk (0 for a stretch).
     """
 
     segments: tuple[Segment, ...]
     language: str
     language_probability: float
     retries: int = 0
+    compression: float = 0.0
 
 
 def decode_window(model: Any, samples: np.ndarray, *, language: str | None, task: str,
@@ -268,7 +247,7 @@ def decode_batch(model: Any, chunks: Sequence[np.ndarray], *, language: str | No
 
     Each chunk is decoded from its start in one pass (no seeking), with its own language
     when ``language`` is None; a chunk that fails the checks is decoded again alone
-    (:data:`FALLBACK`); a chunk the model calls silence gives no segments, as in the
+    (:mod:`archive.speech.fallback`); a chunk the model calls silence gives no segments, as in the
     sequential loop. Word times come from the cross-attention alignment, and do not depend
     on the other chunks of the batch.
 
@@ -321,16 +300,19 @@ def _decode_batch(model: Any, chunks: Sequence[np.ndarray], language: str | None
     previous = first.encode(" " + initial_prompt.strip()) if initial_prompt else []
     prompts = [model.get_prompt(tok(lang), previous, without_timestamps=False,
                                 hotwords=hotwords) for lang, _ in found]
-    results = _generate(model, encoded, prompts, suppress, beam_size=BEAM_SIZE, patience=1.0)
-    retries = [0] * len(chunks)
-    for i, (r, lp) in enumerate(results):
-        t = tok(found[i][0])
-        if _fails(lp, _compression(t, r.sequences_ids[0]), r.no_speech_prob):
-            alone = _subset(model, encoded, batch, [i])
-            results[i], retries[i] = _retry(model, alone, prompts[i], t, suppress, (r, lp)), 1
-    pieces = [[] if r.no_speech_prob > NO_SPEECH_THRESHOLD and lp < LOG_PROB_THRESHOLD
-              else _split(tok(found[i][0]), r.sequences_ids[0], frames[i], model)
-              for i, (r, lp) in enumerate(results)]
+    first = _generate(model, encoded, prompts, suppress, beam_size=BEAM_SIZE, patience=1.0)
+    kept: list[fallback.Try] = []
+    retries = []
+    for i, (r, lp) in enumerate(first):
+        t, n = _try(tok(found[i][0]), r, lp), 0
+        if fallback.needs_retry(t):  # decoded again alone
+            t, n = _checked(model, _subset(model, encoded, batch, [i]), prompts[i],
+                            tok(found[i][0]), suppress, t)
+        kept.append(t)
+        retries.append(n)
+    pieces = [[] if fallback.silent(t) else
+              _split(tok(found[i][0]), t.result.sequences_ids[0], frames[i], model)
+              for i, t in enumerate(kept)]
     # One alignment per language in the batch: the language token is part of its prompt.
     for lang in dict.fromkeys(g for g, _ in found):
         idx = [i for i, (g, _) in enumerate(found) if g == lang and pieces[i]]
@@ -340,12 +322,13 @@ def _decode_batch(model: Any, chunks: Sequence[np.ndarray], language: str | None
                         [frames[i] for i in idx])
     out = []
     for i, segs in enumerate(pieces):
-        r, lp = results[i]
-        t = tok(found[i][0])
-        conv = tuple(_segment(s["start"], s["end"], t.decode(s["tokens"]), s.get("words", ()), lp,
-                              r.no_speech_prob, _compression(t, s["tokens"]))
-                     for s in segs if s["end"] > s["start"] and t.decode(s["tokens"]).strip())
-        out.append(Decoded(conv, found[i][0], found[i][1], retries[i]))
+        t, k = tok(found[i][0]), kept[i]
+        conv = tuple(_segment(s["start"], s["end"], text, s.get("words", ()), k.avg_logprob,
+                              k.no_speech, fallback.compression_ratio(text.strip()))
+                     for s in segs if s["end"] > s["start"]
+                     and (text := t.decode(s["tokens"])).strip())
+        out.append(Decoded(conv, found[i][0], found[i][1], retries[i],
+                           0.0 if fallback.silent(k) else k.compression))
     return out
 
 

@@ -54,6 +54,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jiwer
 import pytest
 from click.testing import CliRunner
 
@@ -63,6 +64,8 @@ from tests.helpers.evidence import archive_state, clone, snapshot, template
 from tests.helpers.hostile import build
 
 MODEL = "tiny.en"
+JFK = ("and so my fellow americans ask not what your country can do for you ask what you can "
+       "do for your country")
 BAD = ("\x1b", "\x9b", "\u202e", "\x07")
 
 
@@ -186,7 +189,9 @@ def test_unusual_but_valid_audio_is_transcribed(inputs, arch, name):
     r = run(arch, "add", "-q", "--model", MODEL, *diarize, str(inputs[name]))
     assert "en)" in _added(r)
     words = _words(arch, inputs[name].stem)
-    assert {"ask", "country", "americans"} <= set(words), words
+    # tiny.en on 8 kHz phone audio may hear "American" for "Americans": a word error rate
+    # bound, not a word set (one wrong word of 22 is 0.05).
+    assert jiwer.wer(JFK, " ".join(words)) <= 0.15, words
     from archive.library import Archive
     assert Archive(arch).verify().ok
 

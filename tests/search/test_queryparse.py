@@ -36,6 +36,16 @@ def test_precedence_not_and_or():
     assert parse("a and b") == And((Term("a"), Term("and"), Term("b")))
 
 
+def test_a_leading_minus_is_not():
+    assert parse("country -americans") == parse("country NOT americans")
+    assert parse('трусы -"слабаки и предатели"') == parse('трусы NOT "слабаки и предатели"')
+    assert parse("bridge -speaker:S1") == parse("bridge NOT speaker:S1")
+    # inside a word a hyphen stays part of it
+    assert parse("Ростов-на-Дону") == parse("Ростов-на-Дону -x").items[0]
+    with pytest.raises(QueryError, match="besides NOT"):
+        parse("-americans")
+
+
 def test_wildcards_and_fuzzy():
     assert parse("coward*") == Term("coward*")
     assert parse("traitor~") == Term("traitor", 1)
