@@ -8,7 +8,9 @@ Public face: :mod:`.audio` (probe, decode), :mod:`.transcribe` (resolve_model,
 transcribe, align_text, speech_regions), :mod:`.model` (model names and hashes),
 :mod:`.refine` (frame_levels, refine_words), :mod:`.retime` (Aligner, Refiner,
 retime_segment). :mod:`.whisper` (the only importer of faster-whisper and CTranslate2),
-:mod:`.longform`, :mod:`.energy`, :mod:`.screen` and :mod:`.echo` are internal.
+:mod:`.device` (the device and compute type), :mod:`.fallback` (Whisper's checks and the
+retries that replace sampling), :mod:`.longform`, :mod:`.energy`, :mod:`.screen` and
+:mod:`.echo` are internal.
 """
 
 #: The modules other packages may import (tests/test_architecture.py checks it).

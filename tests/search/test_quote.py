@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 
@@ -145,25 +144,18 @@ def _zipf_transcript(n: int, seed: int = 7) -> list[Word]:
             for i, w in enumerate(rng.choices(vocab, weights, k=n))]
 
 
-def test_alignment_speed_15_words_in_10000():
+def test_a_quote_with_two_misheard_words_is_found_in_10000():
+    """The right 15 words of a 10,000-word transcript, raw or prepared (the time this takes is
+    printed by bench/quote.py, not asserted here)."""
     words = _zipf_transcript(10_000)
     target = [w.text for w in words[6000:6015]]
     target[4] = target[4][:-1] + "x"  # two misheard words
     target[9] = target[9] + "s"
     quote = " ".join(target)
-    best = float("inf")
-    for _ in range(3):  # the machine is shared: keep the best of three
-        t0 = time.perf_counter()
-        a = align(quote, words)
-        best = min(best, time.perf_counter() - t0)
+    a = align(quote, words)
     assert a is not None and (a.start_index, a.end_index) == (6000, 6015)
     assert len(a.differences) == 2
-    assert best < 0.1, f"alignment took {best * 1000:.0f} ms"
-    prepared = prepare(words)
-    t0 = time.perf_counter()
-    b = align(quote, prepared)
-    assert time.perf_counter() - t0 < 0.1
-    assert b == a
+    assert align(quote, prepare(words)) == a
 
 
 COMMANDER = "audio_2022-03-14_21-07-33.ogg"
