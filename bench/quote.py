@@ -10,26 +10,14 @@ ratio of the prepared transcript's time to the raw one's. The first round's targ
 
 from __future__ import annotations
 
-import random
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from archive.models import Word  # noqa: E402
 from archive.search.quote import align, prepare  # noqa: E402
-
-
-def transcript(n: int, seed: int = 7) -> list[Word]:
-    """``n`` words from a 4,000-word made-up vocabulary with Zipf frequencies."""
-    rng = random.Random(seed)
-    syll = ["ka", "lo", "mi", "ne", "ra", "tu", "shi", "po", "ven", "dar", "gul", "tes", "bro",
-            "an", "el", "or", "us", "fi", "ze", "qua"]
-    vocab = sorted({"".join(rng.choice(syll) for _ in range(rng.randint(1, 4)))
-                    for _ in range(4000)})
-    weights = [1.0 / (r + 1) for r in range(len(vocab))]
-    return [Word(i * 0.35, i * 0.35 + 0.3, w) for i, w in enumerate(rng.choices(vocab, weights, k=n))]
+from tests.helpers.words import zipf_transcript  # noqa: E402
 
 
 def best_of(runs: int, fn) -> float:
@@ -43,7 +31,7 @@ def best_of(runs: int, fn) -> float:
 
 def main() -> None:
     for n in (10_000, 100_000):
-        words = transcript(n)
+        words = zipf_transcript(n)
         at = int(n * 0.6)
         target = [w.text for w in words[at:at + 15]]
         target[4] = target[4][:-1] + "x"

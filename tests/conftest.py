@@ -36,6 +36,20 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["HF_HUB_OFFLINE"] = "1"
 
 
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An archive holding jfk.flac (tiny.en), made once per test module; tests copy it."""
+    from tests.helpers.evidence import template
+    return template(tmp_path_factory.mktemp, shared("jfk.flac"))
+
+
+@pytest.fixture()
+def arch(base: Path, tmp_path: Path) -> Path:
+    """A private copy of ``base`` that a test may change."""
+    from tests.helpers.evidence import clone
+    return clone(base, tmp_path / "arch")
+
+
 @pytest.fixture(scope="session")
 def jfk_pcm():
     """jfk.flac decoded to 16 kHz mono float32 (the issue's word-onset reference)."""

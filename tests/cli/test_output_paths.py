@@ -28,23 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import shared
-from tests.helpers.evidence import clone, template
+from tests.helpers.evidence import first_id
 from tests.helpers.guard import assert_clean, evidence, one_line_error, run
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return template(tmp_path_factory.mktemp, shared("jfk.flac"))
-
-
-@pytest.fixture()
-def arch(base: Path, tmp_path: Path) -> Path:
-    return clone(base, tmp_path / "arch")
-
-
-def rid(arch: Path) -> str:
-    return next((arch / "transcripts").glob("*.json")).stem
 
 
 INSIDE = {
@@ -69,7 +54,7 @@ class TestExportRefusesTheArchive:
         target = INSIDE[where](arch)
         before, existed = evidence(arch), target.exists()
         old = target.read_bytes() if existed and target.is_file() else None
-        r = run(arch, "export", rid(arch)[:8], "-o", str(target))
+        r = run(arch, "export", first_id(arch)[:8], "-o", str(target))
         one_line_error(r, "refusing to write", code=2)
         assert "inside the archive" in r.stderr
         assert evidence(arch) == before
@@ -82,7 +67,7 @@ class TestExportRefusesTheArchive:
         link = tmp_path / "innocent.txt"
         link.symlink_to(arch / "custody.log")
         before = evidence(arch)
-        r = run(arch, "export", rid(arch)[:8], "-o", str(link))
+        r = run(arch, "export", first_id(arch)[:8], "-o", str(link))
         one_line_error(r, "it leads to", code=2)
         assert link.is_symlink() and evidence(arch) == before
         assert_clean(arch)
@@ -90,12 +75,12 @@ class TestExportRefusesTheArchive:
     def test_symlinked_folder_into_the_archive(self, arch, tmp_path):
         (tmp_path / "out").symlink_to(arch / "originals")
         before = evidence(arch)
-        r = run(arch, "export", rid(arch)[:8], "-o", str(tmp_path / "out" / "x.txt"))
+        r = run(arch, "export", first_id(arch)[:8], "-o", str(tmp_path / "out" / "x.txt"))
         one_line_error(r, "inside the archive", code=2)
         assert evidence(arch) == before
 
     def test_clips_is_the_one_folder_allowed(self, arch):
-        r = run(arch, "export", rid(arch)[:8], "-o", str(arch / "clips" / "t.srt"),
+        r = run(arch, "export", first_id(arch)[:8], "-o", str(arch / "clips" / "t.srt"),
                 "--format", "srt")
         assert r.exit_code == 0, r.output
         assert "what your country can do for you" in (arch / "clips" / "t.srt").read_text()
@@ -105,14 +90,14 @@ class TestExportRefusesTheArchive:
         (arch / "clips").rmdir()
         (arch / "clips").symlink_to(arch / "originals")
         before = evidence(arch)
-        r = run(arch, "export", rid(arch)[:8], "-o", str(arch / "clips" / "x.txt"))
+        r = run(arch, "export", first_id(arch)[:8], "-o", str(arch / "clips" / "x.txt"))
         one_line_error(r, "inside the archive", code=2)
         assert evidence(arch) == before
 
 
 class TestExportSpecialTargets:
     def test_dev_null_stays_a_device(self, arch):
-        r = run(arch, "export", rid(arch)[:8], "-o", "/dev/null")
+        r = run(arch, "export", first_id(arch)[:8], "-o", "/dev/null")
         assert r.exit_code == 0, r.output
         assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
 
@@ -122,7 +107,7 @@ class TestExportSpecialTargets:
         got: list[bytes] = []
         reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
         reader.start()
-        r = run(arch, "export", rid(arch)[:8], "-o", str(fifo))
+        r = run(arch, "export", first_id(arch)[:8], "-o", str(fifo))
         reader.join(10)
         assert r.exit_code == 0, r.output
         assert stat.S_ISFIFO(os.stat(fifo).st_mode)
@@ -130,7 +115,7 @@ class TestExportSpecialTargets:
 
     def test_dash_is_stdout(self, arch, tmp_path, monkeypatch):
         monkeypatch.chdir(tmp_path)
-        r = run(arch, "export", rid(arch)[:8], "-o", "-", "--format", "vtt")
+        r = run(arch, "export", first_id(arch)[:8], "-o", "-", "--format", "vtt")
         assert r.exit_code == 0 and r.stdout.startswith("WEBVTT")
         assert not (tmp_path / "-").exists()
 
@@ -138,7 +123,7 @@ class TestExportSpecialTargets:
         real, link = tmp_path / "real.txt", tmp_path / "link.txt"
         real.write_text("old")
         link.symlink_to(real)
-        r = run(arch, "export", rid(arch)[:8], "-o", str(link))
+        r = run(arch, "export", first_id(arch)[:8], "-o", str(link))
         assert r.exit_code == 0, r.output
         assert link.is_symlink() and "ask not" in real.read_text()
 
@@ -146,11 +131,11 @@ class TestExportSpecialTargets:
         f = tmp_path / "private.txt"
         f.write_text("old")
         f.chmod(0o600)
-        assert run(arch, "export", rid(arch)[:8], "-o", str(f)).exit_code == 0
+        assert run(arch, "export", first_id(arch)[:8], "-o", str(f)).exit_code == 0
         assert stat.S_IMODE(f.stat().st_mode) == 0o600 and "ask not" in f.read_text()
 
     def test_a_folder_is_refused(self, arch, tmp_path):
-        r = run(arch, "export", rid(arch)[:8], "-o", str(tmp_path))
+        r = run(arch, "export", first_id(arch)[:8], "-o", str(tmp_path))
         one_line_error(r, "", code=2)
 
 
@@ -158,7 +143,7 @@ class TestClipOutputs:
     def test_clip_into_originals_is_refused(self, arch):
         target = next((arch / "originals").rglob("*.flac")).with_suffix(".ogg")
         before = evidence(arch)
-        r = run(arch, "cite", f"{rid(arch)[:8]}@1-3", "--clip", "-o", str(target))
+        r = run(arch, "cite", f"{first_id(arch)[:8]}@1-3", "--clip", "-o", str(target))
         one_line_error(r, "inside the archive", code=2)
         assert not target.exists() and evidence(arch) == before
         assert_clean(arch)
@@ -167,25 +152,25 @@ class TestClipOutputs:
         link = tmp_path / "c.ogg"
         link.symlink_to(arch / "catalog.sqlite")
         before = evidence(arch)
-        r = run(arch, "cite", f"{rid(arch)[:8]}@1-3", "--clip", "-o", str(link))
+        r = run(arch, "cite", f"{first_id(arch)[:8]}@1-3", "--clip", "-o", str(link))
         one_line_error(r, "inside the archive", code=2)
         assert evidence(arch) == before
 
     def test_clip_to_dev_null_stays_a_device(self, arch):
-        r = run(arch, "cite", f"{rid(arch)[:8]}@1-3", "--clip", "-o", "/dev/null")
+        r = run(arch, "cite", f"{first_id(arch)[:8]}@1-3", "--clip", "-o", "/dev/null")
         assert r.exit_code == 0, r.output
         assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
         assert not Path("/dev/null.json").exists()
 
     def test_clip_to_stdout(self, arch):
-        r = run(arch, "cite", f"{rid(arch)[:8]}@1-3", "--clip", "-o", "-")
+        r = run(arch, "cite", f"{first_id(arch)[:8]}@1-3", "--clip", "-o", "-")
         assert r.exit_code == 0, r.stderr
         assert r.stdout_bytes.startswith(b"OggS")
         assert "fellow Americans" in r.stderr
         assert_clean(arch)
 
     def test_default_clip_goes_to_clips_and_is_logged(self, arch):
-        r = run(arch, "cite", f"{rid(arch)[:8]}@1-3", "--clip")
+        r = run(arch, "cite", f"{first_id(arch)[:8]}@1-3", "--clip")
         assert r.exit_code == 0, r.output
         assert list((arch / "clips").glob("*.ogg"))
         assert '"event": "clip"' in (arch / "custody.log").read_text()

@@ -21,14 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import shared
-from tests.helpers.evidence import template
 from tests.helpers.guard import assert_clean, evidence, one_line_error, run
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return template(tmp_path_factory.mktemp, shared("jfk.flac"))
 
 
 @pytest.fixture(autouse=True)

@@ -21,23 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import shared
-from tests.helpers.evidence import clone, template
+from tests.helpers.evidence import first_id
 from tests.helpers.guard import RAW_BAD, run
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return template(tmp_path_factory.mktemp, shared("jfk.flac"))
-
-
-@pytest.fixture()
-def arch(base: Path, tmp_path: Path) -> Path:
-    return clone(base, tmp_path / "arch")
-
-
-def rid_of(arch: Path) -> str:
-    return next((arch / "transcripts").glob("*.json")).stem
 
 
 @pytest.mark.parametrize("user", ["[/]", "[link=http://evil.example]u[/link]", "[bold]x",
@@ -56,7 +41,7 @@ EVIL = "\x1b[2J\x1b]8;;http://x\x07S\u202e1\x9b31m"
 
 def _hostile_labels(arch: Path) -> None:
     """Give segment 0 a hostile speaker label and flag in both transcript copies."""
-    rid = rid_of(arch)
+    rid = first_id(arch)
     for p in (arch / "transcripts" / f"{rid}.json", arch / "history" / rid / "r0001.json"):
         d = json.loads(p.read_text())
         d["segments"][0]["speaker"] = EVIL
@@ -72,7 +57,7 @@ def _hostile_labels(arch: Path) -> None:
 def test_labels_and_flags_from_a_transcript_are_cleaned(arch, args):
     _hostile_labels(arch)
     assert run(arch, "reindex").exit_code == 0
-    rid = rid_of(arch)[:8]
+    rid = first_id(arch)[:8]
     r = run(arch, *[a.format(rid=rid) for a in args])
     assert r.exit_code == 0, r.output
     assert not any(c in r.output for c in RAW_BAD), repr(r.output)
@@ -80,9 +65,9 @@ def test_labels_and_flags_from_a_transcript_are_cleaned(arch, args):
 
 def test_history_json_escapes_c1_and_bidi(arch):
     note = "checked\x9b31m \u202eevil\u202c"
-    r = run(arch, "mark", rid_of(arch)[:8], "1-3", "--verified", "--note", note)
+    r = run(arch, "mark", first_id(arch)[:8], "1-3", "--verified", "--note", note)
     assert r.exit_code == 0, r.output
-    r = run(arch, "history", rid_of(arch)[:8], "--json")
+    r = run(arch, "history", first_id(arch)[:8], "--json")
     assert r.exit_code == 0 and not any(c in r.output for c in RAW_BAD), repr(r.output)
     assert "\\u009b" in r.output and "\\u202e" in r.output
     assert json.loads(r.output)["verified"][0]["note"] == note  # the value is kept

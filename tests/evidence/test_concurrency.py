@@ -21,7 +21,6 @@ from archive.evidence.fsutil import FileLock
 from archive.library import Archive
 from tests.conftest import shared
 from tests.helpers.crash import child_env, cli, make_clip, sha256
-from tests.helpers.evidence import clone, template
 
 MODEL = "tiny.en"
 
@@ -58,11 +57,6 @@ print("index writer done")
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return template(tmp_path_factory.mktemp, shared("jfk.flac"))
-
-
-@pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     d = tmp_path_factory.mktemp("clips")
     jfk = shared("jfk.flac")
@@ -79,11 +73,6 @@ def _inputs_untouched(clips: list[Path]):
     before = [sha256(p) for p in clips], sha256(shared("jfk.flac"))
     yield
     assert ([sha256(p) for p in clips], sha256(shared("jfk.flac"))) == before
-
-
-@pytest.fixture()
-def arch(base: Path, tmp_path: Path) -> Path:
-    return clone(base, tmp_path / "arch")
 
 
 def add_cmd(root: Path, src: Path) -> list[str]:

@@ -60,7 +60,7 @@ from click.testing import CliRunner
 
 from archive.cli import main
 from tests.conftest import shared
-from tests.helpers.evidence import archive_state, clone, snapshot, template
+from tests.helpers.evidence import archive_state, clone, snapshot
 from tests.helpers.hostile import build
 
 MODEL = "tiny.en"
@@ -74,11 +74,6 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return build(tmp_path_factory.mktemp("hostile") / "in", shared("jfk.flac"))
 
 
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return template(tmp_path_factory.mktemp, shared("jfk.flac"))
-
-
 @pytest.fixture(autouse=True)
 def _inputs_untouched(inputs: dict[str, Path]):
     """Every input (and the reference recording) is byte-for-byte the same after each test."""
@@ -86,11 +81,6 @@ def _inputs_untouched(inputs: dict[str, Path]):
     before = snapshot(folder), snapshot(shared("jfk.flac").parent)
     yield
     assert (snapshot(folder), snapshot(shared("jfk.flac").parent)) == before
-
-
-@pytest.fixture()
-def arch(base: Path, tmp_path: Path) -> Path:
-    return clone(base, tmp_path / "arch")
 
 
 def run(arch: Path, *args: str):

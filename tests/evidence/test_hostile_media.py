@@ -49,7 +49,7 @@ from click.testing import CliRunner
 
 from archive.cli import main
 from tests.conftest import SHARED, shared
-from tests.helpers.evidence import archive_state, clone, snapshot, template
+from tests.helpers.evidence import archive_state, clone, snapshot
 from tests.helpers.hostile_media import JFK_CUT, Input, build
 
 MODEL = "tiny.en"
@@ -62,11 +62,6 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Input]:
     return build(tmp_path_factory.mktemp("hostile_media") / "in", SHARED)
 
 
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return template(tmp_path_factory.mktemp, shared("jfk.flac"))
-
-
 @pytest.fixture(autouse=True)
 def _inputs_untouched(request: pytest.FixtureRequest):
     """The inputs and the reference audio are byte-for-byte the same after each test."""
@@ -76,11 +71,6 @@ def _inputs_untouched(request: pytest.FixtureRequest):
     before = [snapshot(f) for f in folders]
     yield
     assert [snapshot(f) for f in folders] == before
-
-
-@pytest.fixture()
-def arch(base: Path, tmp_path: Path) -> Path:
-    return clone(base, tmp_path / "arch")
 
 
 def run(arch: Path, *args: str):

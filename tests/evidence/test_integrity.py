@@ -19,17 +19,7 @@ from archive.cli import main
 from archive.library import Archive
 from tests.conftest import shared
 from tests.helpers.crash import run_killed, sha256
-from tests.helpers.evidence import clone, snapshot, template
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return template(tmp_path_factory.mktemp, shared("jfk.flac"))
-
-
-@pytest.fixture()
-def arch(base: Path, tmp_path: Path) -> Path:
-    return clone(base, tmp_path / "arch")
+from tests.helpers.evidence import snapshot
 
 
 @pytest.fixture(autouse=True)

@@ -33,23 +33,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import shared
-from tests.helpers.evidence import clone, template
+from tests.helpers.evidence import first_id
 from tests.helpers.guard import assert_clean, evidence, one_line_error, run, verify_lines
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return template(tmp_path_factory.mktemp, shared("jfk.flac"))
-
-
-@pytest.fixture()
-def arch(base: Path, tmp_path: Path) -> Path:
-    return clone(base, tmp_path / "arch")
-
-
-def rid_of(arch: Path) -> str:
-    return next((arch / "transcripts").glob("*.json")).stem
 
 
 def originals(arch: Path) -> dict[str, str]:
@@ -74,7 +59,7 @@ def edit_row(arch: Path, **changes) -> None:
 
 
 def both_copies(arch: Path, fn) -> None:
-    rid = rid_of(arch)
+    rid = first_id(arch)
     for p in (arch / "transcripts" / f"{rid}.json", arch / "history" / rid / "r0001.json"):
         p.write_text(fn(p.read_text("utf-8")), "utf-8")
 
@@ -92,7 +77,7 @@ class TestTamperingIsSeen:
         assert originals(arch) == before
 
     def test_only_the_history_copy_changed(self, arch):
-        rid = rid_of(arch)
+        rid = first_id(arch)
         h = arch / "history" / rid / "r0001.json"
         h.write_text(h.read_text().replace("fellow", "yellow"))
         p = problems(arch)
@@ -114,7 +99,7 @@ class TestTamperingIsSeen:
     def test_catalog_speaker_row_changed(self, arch):
         db = sqlite3.connect(arch / "catalog.sqlite")
         db.execute("INSERT INTO speakers (recording_id, label, name) VALUES (?, 'S9', 'Forged')",
-                   (rid_of(arch),))
+                   (first_id(arch),))
         db.commit()
         db.close()
         assert any("speakers differ" in x for x in problems(arch))
@@ -124,19 +109,19 @@ class TestTamperingIsSeen:
     def test_forged_verified_passage(self, arch):
         db = sqlite3.connect(arch / "catalog.sqlite")
         db.execute("INSERT INTO verified (recording_id, start, end, revision, note, by, at) "
-                   "VALUES (?, 1.0, 3.0, 1, NULL, 'someone', '2020-01-01')", (rid_of(arch),))
+                   "VALUES (?, 1.0, 3.0, 1, NULL, 'someone', '2020-01-01')", (first_id(arch),))
         db.commit()
         db.close()
         assert any("no verification in the custody log" in x for x in problems(arch))
 
     def test_a_logged_revision_deleted(self, arch):
-        rid = rid_of(arch)
+        rid = first_id(arch)
         (arch / "history" / rid / "r0001.json").unlink()
         assert any("revision 1, recorded in the custody log, is missing" in x
                    for x in problems(arch))
 
     def test_a_real_mark_is_backed_by_the_log(self, arch):
-        r = run(arch, "mark", rid_of(arch)[:8], "1-3", "--verified")
+        r = run(arch, "mark", first_id(arch)[:8], "1-3", "--verified")
         assert r.exit_code == 0, r.output
         assert_clean(arch)
 
@@ -200,7 +185,7 @@ def _first_word(s: str, **changes) -> str:
 class TestDamagedTranscripts:
     @pytest.mark.parametrize("kind", sorted(BAD_TRANSCRIPTS))
     def test_every_reader_refuses_in_one_line(self, arch, kind):
-        rid = rid_of(arch)
+        rid = first_id(arch)
         p = arch / "transcripts" / f"{rid}.json"
         text = BAD_TRANSCRIPTS[kind](p.read_text("utf-8"))
         p.write_bytes(text.encode("utf-8", "surrogateescape"))
@@ -237,7 +222,7 @@ class TestDamagedArchiveFiles:
         assert_clean(arch)
 
     def test_journal_with_a_bad_revision_wedges_nothing(self, arch):
-        rid = rid_of(arch)
+        rid = first_id(arch)
         (arch / "journal" / f"edit-{rid}.json").write_text(json.dumps(
             {"op": "edit", "id": rid, "revision": "two", "pid": 1, "custody_seq": 1}))
         r = run(arch, "reindex")

@@ -79,3 +79,8 @@ def clone(template_root: Path, dest: Path) -> Path:
     """A private copy of a template archive that a test may change."""
     shutil.copytree(template_root, dest, symlinks=True)
     return dest
+
+
+def first_id(arch: Path) -> str:
+    """The id of the (first) recording of an archive, read from its transcripts folder."""
+    return next((arch / "transcripts").glob("*.json")).stem

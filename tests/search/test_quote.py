@@ -1,13 +1,13 @@
-"""Quote alignment: exact and misheard quotes, scripts, ranking, speed (tokens: test_wording)."""
+"""Quote alignment: exact and misheard quotes, scripts, ranking (its speed: bench/quote.py;
+tokens: test_wording)."""
 
 from __future__ import annotations
-
-import random
 
 import pytest
 
 from archive.models import Word
 from archive.search.quote import Alignment, align, best_passages, normalize, prepare
+from tests.helpers.words import zipf_transcript
 
 
 def words_of(text: str, t0: float = 0.0, step: float = 0.4) -> list[Word]:
@@ -133,21 +133,10 @@ def test_best_passages_ranks_and_finds_repeats():
     assert len(best_passages(QUOTE, [("m", misheard)], min_similarity=0.99)) == 0
 
 
-def _zipf_transcript(n: int, seed: int = 7) -> list[Word]:
-    rng = random.Random(seed)
-    syll = ["ka", "lo", "mi", "ne", "ra", "tu", "shi", "po", "ven", "dar", "gul", "tes", "bro",
-            "an", "el", "or", "us", "fi", "ze", "qua"]
-    vocab = sorted({"".join(rng.choice(syll) for _ in range(rng.randint(1, 4)))
-                    for _ in range(4000)})
-    weights = [1.0 / (r + 1) for r in range(len(vocab))]
-    return [Word(i * 0.35, i * 0.35 + 0.3, w)
-            for i, w in enumerate(rng.choices(vocab, weights, k=n))]
-
-
 def test_a_quote_with_two_misheard_words_is_found_in_10000():
     """The right 15 words of a 10,000-word transcript, raw or prepared (the time this takes is
     printed by bench/quote.py, not asserted here)."""
-    words = _zipf_transcript(10_000)
+    words = zipf_transcript(10_000)
     target = [w.text for w in words[6000:6015]]
     target[4] = target[4][:-1] + "x"  # two misheard words
     target[9] = target[9] + "s"
