@@ -63,20 +63,25 @@ def compression_ratio(text: str) -> float:
     return len(raw) / len(zlib.compress(raw))
 
 
-def looping(tokens: Sequence[int]) -> bool:
-    """True when a run of 1 to 12 tokens repeats back to back (4 times for one or two
-    tokens, 3 times for longer runs): a decoder stuck in a loop, not a repeated sentence."""
-    n_tok = len(tokens)
-    for n in range(1, 13):
-        need = 4 if n <= 2 else 3
-        for i in range(0, n_tok - n * need + 1):
-            gram = tokens[i:i + n]
+def repeats_back_to_back(seq: Sequence[Any], longest: int, times: Callable[[int], int]) -> bool:
+    """True when some run of 1 to ``longest`` items occurs ``times(length)`` times in a row."""
+    size = len(seq)
+    for n in range(1, longest + 1):
+        need = times(n)
+        for i in range(0, size - n * need + 1):
+            gram = seq[i:i + n]
             k = 1
-            while tokens[i + k * n:i + (k + 1) * n] == gram:
+            while seq[i + k * n:i + (k + 1) * n] == gram:
                 k += 1
             if k >= need:
                 return True
     return False
+
+
+def looping(tokens: Sequence[int]) -> bool:
+    """True when a run of 1 to 12 tokens repeats back to back (4 times for one or two
+    tokens, 3 times for longer runs): a decoder stuck in a loop, not a repeated sentence."""
+    return repeats_back_to_back(tokens, 12, lambda n: 4 if n <= 2 else 3)
 
 
 def silent(t: Try) -> bool:

@@ -15,6 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .fallback import repeats_back_to_back
 from .energy import FRAME, MIN_FLOOR_DB, frame_levels
 from ..models import Segment
 
@@ -98,17 +99,7 @@ def _norm_words(text: str) -> list[str]:
 
 def _has_loop(words: list[str]) -> bool:
     """True when some n-gram repeats back to back: 5 times for one word, 3 for longer ones."""
-    n_words = len(words)
-    for n in range(1, 9):
-        need = 5 if n == 1 else 3
-        for i in range(0, n_words - n * need + 1):
-            gram = words[i:i + n]
-            k = 1
-            while words[i + k * n:i + (k + 1) * n] == gram:
-                k += 1
-            if k >= need:
-                return True
-    return False
+    return repeats_back_to_back(words, 8, lambda n: 5 if n == 1 else 3)
 
 
 def screen_segments(segments: Sequence[Segment], audio: np.ndarray, *,

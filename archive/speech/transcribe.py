@@ -241,7 +241,7 @@ class _Run:
         #: language: (seconds of speech, highest probability)
         self.heard: dict[str, tuple[float, float]] = {}
         self.retries = 0
-        #: batched chunks too repetitive for one pass, decoded again sequentially
+        #: batched chunks too repetitive for one pass, halved and decoded again
         self.repetitive = 0
 
     def _hear(self, language: str, probability: float, segs: Sequence[Segment]
