@@ -128,6 +128,29 @@ def test_bad_arguments(base, jfk):
         tr.transcribe(jfk, base, language="xx")
     with pytest.raises(InputError):
         tr.transcribe(np.stack([jfk, jfk]), base)
+    with pytest.raises(UsageError):
+        tr.transcribe(jfk, base, batch_size=0)
+
+
+def test_batched_and_sequential_give_the_same_words_on_jfk(base, jfk, jfk_result):
+    """Chunks decoded in a batch (the GPU default) and faster-whisper's sequential loop (the
+    CPU default) agree word for word, and on word times within 0.1 s."""
+    batched = tr.transcribe(jfk, base, batch_size=8)
+    assert batched.options["batch_size"] == 8 and jfk_result.options["batch_size"] == 1
+    assert batched.options["chunking"]["chunk"] == 30.0
+    a = [w for s in batched.segments for w in s.words]
+    b = [w for s in jfk_result.segments for w in s.words]
+    assert [_norm(w.text) for w in a] == [_norm(w.text) for w in b]
+    assert max(abs(x.start - y.start) + abs(x.end - y.end) for x, y in zip(a, b)) <= 0.1
+    assert jiwer.wer(_norm(JFK_TEXT), _norm(batched.text)) <= 0.10
+
+
+def test_options_record_what_shapes_the_output(jfk_result):
+    o = jfk_result.options
+    assert o["device"] in ("cpu", "cuda") and o["compute_type"] and o["batch_size"] >= 1
+    assert o["sampling"] is False and o["temperature"] == [0.0] and o["fallback"]
+    assert o["faster_whisper"] and o["ctranslate2"] and o["vad"]["threshold"] == 0.5
+    assert o["windows_retried"] == 0 and o["repetitive_chunks"] == 0
 
 
 def test_hotwords_and_language_are_passed_and_recorded(base, jfk):
