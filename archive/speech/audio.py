@@ -185,8 +185,12 @@ def probe(path: str | os.PathLike[str], *, name: str | None = None, stream: int 
         raise
     except PermissionError:
         raise InputError(f"{shown}: permission denied") from None
-    except MemoryError:
-        raise
+    except MemoryError as e:
+        if not isinstance(e, av.error.FFmpegError):
+            raise
+        # FFmpeg's ENOMEM: a damaged header asked for an absurd allocation, not a full machine
+        raise AudioDecodeError(f"{shown}: not a readable audio file (its header asks for more "
+                               "memory than any recording needs)") from None
     except Exception as e:  # PyAV raises many FFmpeg error classes
         raise AudioDecodeError(f"{shown}: not a readable audio file ({short_error(e)})") from None
     check_rate(info.sample_rate, shown)
@@ -237,12 +241,16 @@ def decode_full(path: str | os.PathLike[str], *, stereo: bool = False,
             else:
                 with open(p, "rb") as f:
                     link.run(ogg.Window(f, a, b), stream, av)
-        except (ArchiveError, MemoryError) as e:
-            if isinstance(e, AudioDecodeError) and k > 0 and "sample rate" not in str(e):
-                link.gap(start, start)
-                continue
-            raise
-        except Exception as e:  # FFmpeg's many error classes: the rest of this link is lost
+        except Exception as e:
+            ours = isinstance(e, ArchiveError)
+            if ours or (isinstance(e, MemoryError) and not isinstance(e, av.error.FFmpegError)):
+                if isinstance(e, AudioDecodeError) and k > 0 and \
+                        "sample rate" not in str(e):
+                    link.gap(start, start)
+                    continue
+                raise
+            # FFmpeg's many error classes, its ENOMEM from a damaged header among them: the
+            # rest of this link is lost
             if k == 0 and not sink.n:
                 first_error = e
             link.gap(sink.seconds, sink.seconds)

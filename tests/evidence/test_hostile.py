@@ -104,6 +104,7 @@ REFUSED = [
     ("ogg_cut_midway", "truncated: the Ogg stream was cut short"),
     ("ogg_header_only", "not a readable audio file"),
     ("truncated_m4a", "not a readable audio file"),
+    ("absurd_table_m4a", "not a readable audio file (its header asks for more memory"),
     ("text_as_ogg", "not a readable audio file"),
     ("text_as_mp3", "not a readable audio file"),
     ("zeros", "not a readable audio file"),

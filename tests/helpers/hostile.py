@@ -64,6 +64,12 @@ def build(folder: Path, jfk: Path) -> dict[str, Path]:
     tail = folder / "tail_moov.m4a"
     _ff("-i", j, "-c:a", "aac", str(tail))
     out("truncated_m4a.m4a").write_bytes(tail.read_bytes()[:len(tail.read_bytes()) // 2])
+    # An MP4 whose sample-time table claims 2^31 - 1 entries: FFmpeg answers ENOMEM, which
+    # PyAV raises as a MemoryError although the machine has memory to spare.
+    m4a = bytearray(out("speech_m4a.m4a").read_bytes())
+    at = m4a.index(b"stts") + 8  # size, "stts", version and flags, then the entry count
+    m4a[at:at + 4] = (0x7FFFFFFF).to_bytes(4, "big")
+    out("absurd_table_m4a.m4a").write_bytes(bytes(m4a))
     tail.unlink()
     wav = folder / "full.wav"
     _ff("-i", j, "-ac", "1", "-ar", "16000", str(wav))
@@ -75,7 +81,9 @@ def build(folder: Path, jfk: Path) -> dict[str, Path]:
     rnd = random.Random(1)
     out("random_bytes.wav").write_bytes(bytes(rnd.getrandbits(8) for _ in range(65536)))
     with zipfile.ZipFile(out("zip_as_m4a.m4a"), "w") as z:
-        z.writestr("leak.txt", "not audio" * 100)
+        # a fixed time: the header bytes, and so how FFmpeg's MP4 reader fails, never change
+        z.writestr(zipfile.ZipInfo("leak.txt", date_time=(2022, 3, 14, 12, 0, 0)),
+                   "not audio" * 100)
     _ff("-i", j, "-t", "0.1", str(out("tenth_second.wav")))
     _ff("-f", "lavfi", "-i", "testsrc=size=64x64:rate=5", "-t", "1", "-an", "-c:v", "mpeg4",
         str(out("video_no_audio.mp4")))
