@@ -16,7 +16,6 @@ nothing half-written.
 
 from __future__ import annotations
 
-import os
 import time
 from collections import deque
 from contextlib import ExitStack
@@ -25,9 +24,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from ..errors import AlreadyArchived, ArchiveError, InputError, UsageError
-from ..evidence.fsutil import copy_hashing, sha256_path, staging_dir
+from ..evidence.fsutil import staging_dir
 from ..speech import audio
-from .inputs import check_input
 from .pipeline import AddOptions, AddResult, Ingest, walk
 from .remote import Job, ModelRef, accept
 
@@ -268,26 +266,12 @@ def _start(ingest: Ingest, path: Path, opts: AddOptions, model: ModelRef | Archi
     try:
         if isinstance(model, ArchiveError):
             raise model
-        check_input(path)
-        name = os.fsencode(path.name).decode("utf-8", "replace")
-        try:
-            rid = sha256_path(path)
-        except OSError as err:
-            raise InputError(f"{name}: cannot read: {err.strerror}") from None
-        if ingest.store.has(rid):
-            raise AlreadyArchived(f"{name}: already archived as {rid[:10]}", rid)
+        name, rid = ingest.identify(path)
         if rid in inflight:
             e.twin_of = rid
             return e
         st = stack.enter_context(staging_dir(ingest.store.staging_root))
-        staged = st / f"original{path.suffix.lower()}"
-        try:
-            with open(path, "rb") as src:
-                got, size = copy_hashing(src, staged)
-        except (PermissionError, IsADirectoryError) as err:
-            raise InputError(f"{name}: cannot read: {err.strerror}") from None
-        if got != rid:
-            raise InputError(f"{name}: file changed while it was being read")
+        staged, size = ingest.stage(path, st, name, rid)
         e.seconds = max(0.0, float(audio.probe(staged, name=name).duration or 0.0))
         job = Job(rid, size, name, path.suffix.lower(), opts, model)
         e.handle = backend.submit(staged, job)

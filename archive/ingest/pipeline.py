@@ -281,24 +281,9 @@ class Ingest:
         path = Path(path)
         if not self.store.writable:
             self.store.write_lock()  # raises ArchiveReadOnly before any work is done
-        check_input(path)
-        # A name that is not valid UTF-8 is kept readable (U+FFFD) in the catalog.
-        name = os.fsencode(path.name).decode("utf-8", "replace")
-        try:
-            rid = sha256_path(path)
-        except OSError as e:
-            raise InputError(f"{name}: cannot read: {e.strerror}") from None
-        if self.store.has(rid):
-            raise AlreadyArchived(f"{name}: already archived as {rid[:10]}", rid)
+        name, rid = self.identify(path)
         with staging_dir(self.store.staging_root) as st:
-            staged = st / f"original{path.suffix.lower()}"
-            try:
-                with open(path, "rb") as src:
-                    got, size = copy_hashing(src, staged)
-            except (PermissionError, IsADirectoryError) as e:
-                raise InputError(f"{name}: cannot read: {e.strerror}") from None
-            if got != rid:
-                raise InputError(f"{name}: file changed while it was being read")
+            staged, size = self.stage(path, st, name, rid)
             try:
                 t, translation = self.analyse(staged, rid, size, name, opts, progress)
             except MemoryError:
@@ -310,6 +295,40 @@ class Ingest:
             if progress:
                 progress("commit", 1, 1)
         return t.recording
+
+    def identify(self, path: Path) -> tuple[str, str]:
+        """The name to show for an input file and its SHA-256, once it is known to be new.
+
+        Raises:
+            InputError: If the file cannot be read (or is no file).
+            AlreadyArchived: If the archive already holds these bytes.
+        """
+        check_input(path)
+        # A name that is not valid UTF-8 is kept readable (U+FFFD) in the catalog.
+        name = os.fsencode(path.name).decode("utf-8", "replace")
+        try:
+            rid = sha256_path(path)
+        except OSError as e:
+            raise InputError(f"{name}: cannot read: {e.strerror}") from None
+        if self.store.has(rid):
+            raise AlreadyArchived(f"{name}: already archived as {rid[:10]}", rid)
+        return name, rid
+
+    def stage(self, path: Path, folder: Path, name: str, rid: str) -> tuple[Path, int]:
+        """Copy an input into a staging folder; the copy and its size in bytes.
+
+        Raises:
+            InputError: If it cannot be read, or its bytes no longer hash to ``rid``.
+        """
+        staged = folder / f"original{path.suffix.lower()}"
+        try:
+            with open(path, "rb") as src:
+                got, size = copy_hashing(src, staged)
+        except (PermissionError, IsADirectoryError) as e:
+            raise InputError(f"{name}: cannot read: {e.strerror}") from None
+        if got != rid:
+            raise InputError(f"{name}: file changed while it was being read")
+        return staged, size
 
     def commit(self, staged: Path, t: Transcript, translation: Transcript | None, *,
                on_wait: Callable[[str], None] | None = None) -> None:
