@@ -47,13 +47,19 @@ def loads_strict(text: str | bytes) -> Any:
         raise BadValue("nested too deeply") from None
 
 
+def _present(d: Mapping[str, Any], key: str, where: str, optional: bool) -> bool:
+    if key in d:
+        return True
+    if optional:
+        return False
+    raise BadValue(f"{where}: '{key}' is missing")
+
+
 def _num(d: Mapping[str, Any], key: str, where: str, *, lo: float = -MAX_SECONDS * 1e3,
          hi: float = MAX_SECONDS * 1e3, integer: bool = False, optional: bool = True,
          null: bool = False) -> None:
-    if key not in d:
-        if optional:
-            return
-        raise BadValue(f"{where}: '{key}' is missing")
+    if not _present(d, key, where, optional):
+        return
     v = d[key]
     if v is None and null:
         return
@@ -66,10 +72,8 @@ def _num(d: Mapping[str, Any], key: str, where: str, *, lo: float = -MAX_SECONDS
 
 def _str(d: Mapping[str, Any], key: str, where: str, *, optional: bool = True,
          null: bool = False) -> None:
-    if key not in d:
-        if optional:
-            return
-        raise BadValue(f"{where}: '{key}' is missing")
+    if not _present(d, key, where, optional):
+        return
     v = d[key]
     if not (isinstance(v, str) or (v is None and null)):
         raise BadValue(f"{where}: '{key}' is not a string ({type(v).__name__})")
