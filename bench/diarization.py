@@ -97,14 +97,7 @@ def longest_pause(turns, x: np.ndarray | None = None, ref=None) -> float:
             merged[-1][1] = max(merged[-1][1], b)
         else:
             merged.append([a, b])
-    regions = [tuple(r) for r in merged]
-    worst = 0.0
-    for t in turns:
-        inside = [(max(t.start, a), min(t.end, b)) for a, b in regions
-                  if b > t.start and a < t.end]
-        edges = [t.start] + [p for r in inside for p in r] + [t.end]
-        worst = max([worst] + [edges[i + 1] - edges[i] for i in range(0, len(edges) - 1, 2)])
-    return worst
+    return synth.pause_inside(turns, [tuple(r) for r in merged])
 
 
 def fmt(r: dict) -> str:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
 import sys
 import tempfile
 from collections import defaultdict
@@ -79,19 +78,11 @@ def ukrainian() -> list[Transcript]:
     text the note speaks (written for the sample, not used for tuning).
     """
     import runpy
-    from archive.models import Recording, Segment, Word
+    from tests.helpers.words import evenly_timed
     pieces = runpy.run_path(str(SAMPLES / "make_samples.py"), run_name="samples")["NOTE_UK"]
-    segs, t = [], 0.0
-    for i, (_, _, _, text) in enumerate(pieces + [(0, 0, 0, x) for x in UK_MORE]):
-        ws = []
-        for w in text.split():
-            ws.append(Word(round(t, 3), round(t + 0.4, 3), w))
-            t += 0.5
-        segs.append(Segment(i, ws[0].start, ws[-1].end, text, tuple(ws)))
-        t += 1.0
-    rec = Recording(id="75" * 32, filename="note_uk_script.txt", ext=".txt", size=0,
-                    duration=t, language="uk")
-    return [Transcript(rec, 1, tuple(segs), (), "uk")]
+    lines = [text for _, _, _, text in pieces] + UK_MORE
+    return [evenly_timed("75" * 32, "uk", lines, filename="note_uk_script.txt", ext=".txt",
+                         size=0, word=0.4, step=0.5)]
 
 
 #: More Ukrainian lines, of the kind the users' notes hold (written for this benchmark).

@@ -497,6 +497,22 @@ def _active(turns: list[Triple], labels: list[str], mids: np.ndarray) -> np.ndar
     return act
 
 
+def pause_inside(turns, regions) -> float:
+    """The longest stretch inside any turn that no speech region covers, seconds.
+
+    Args:
+        turns: Turns with ``start`` and ``end``.
+        regions: Speech (start, end) in seconds, in time order, not overlapping.
+    """
+    worst = 0.0
+    for t in turns:
+        inside = [(max(t.start, a), min(t.end, b)) for a, b in regions
+                  if b > t.start and a < t.end]
+        edges = [t.start] + [p for r in inside for p in r] + [t.end]
+        worst = max([worst] + [edges[i + 1] - edges[i] for i in range(0, len(edges) - 1, 2)])
+    return worst
+
+
 def der(reference: Iterable[Any], hypothesis: Iterable[Any], *, collar: float = 0.25,
         skip_overlap: bool = True,
         uem: Sequence[tuple[float, float]] | None = None) -> dict[str, Any]:

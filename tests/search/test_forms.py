@@ -12,24 +12,16 @@ from pathlib import Path
 import pytest
 
 from archive.errors import IndexOutdated, QueryError
-from archive.models import Recording, Segment, Transcript, Word
+from archive.models import Transcript
 from archive.search import query as Q
 from archive.search import translit
 from archive.search.index import Index
+from tests.helpers.words import evenly_timed
 
 
 def _transcript(rid: str, lang: str, lines: list[str]) -> Transcript:
-    segs, t = [], 0.0
-    for i, line in enumerate(lines):
-        ws = []
-        for w in line.split():
-            ws.append(Word(round(t, 3), round(t + 0.3, 3), w))
-            t += 0.4
-        segs.append(Segment(i, ws[0].start, ws[-1].end, line, tuple(ws)))
-        t += 1.0
-    rec = Recording(id=rid, filename=f"{rid[:6]}.ogg", ext=".ogg", size=1, duration=t,
-                    language=lang)
-    return Transcript(rec, 1, tuple(segs), (), lang)
+    return evenly_timed(rid, lang, lines, filename=f"{rid[:6]}.ogg", ext=".ogg", size=1,
+                        word=0.3, step=0.4)
 
 
 UK, RU, EN, BE = "a7" * 32, "b8" * 32, "c9" * 32, "d0" * 32

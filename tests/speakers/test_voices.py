@@ -80,19 +80,9 @@ def test_jfk_is_one_voice_with_certain_words():
     assert all(w.speaker_confidence == 1.0 and not w.speaker_uncertain for w in words)
 
 
-def _pause_inside(turns, regions) -> float:
-    worst = 0.0
-    for t in turns:
-        inside = [(max(t.start, a), min(t.end, b)) for a, b in regions
-                  if b > t.start and a < t.end]
-        edges = [t.start] + [p for r in inside for p in r] + [t.end]
-        worst = max([worst] + [edges[i + 1] - edges[i] for i in range(0, len(edges) - 1, 2)])
-    return worst
-
-
 def test_a_turn_never_spans_a_long_silence(leopard, meeting):
     for x, d in (leopard, meeting[::2]):
-        assert _pause_inside(d.turns, transcribe.speech_regions(x)) <= 2.0
+        assert synth.pause_inside(d.turns, transcribe.speech_regions(x)) <= 2.0
     # The leopard clips are 2.7 s and 1.6 s apart: no turn bridges them.
     x, d = leopard
     assert not any(t.start < 3.5 and t.end > 5.5 for t in d.turns)
