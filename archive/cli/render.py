@@ -7,11 +7,9 @@ control characters and escape sequences cannot reach the terminal.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from rich.console import Console, Group
-from rich.progress import (BarColumn, Progress, TextColumn, TimeElapsedColumn,
-                           TimeRemainingColumn)
 from rich.table import Table
 from rich.text import Text
 
@@ -20,6 +18,9 @@ from ..citing.cite import speaker_doubt
 from ..models import LOW_CONFIDENCE, Hit, Recording, Speaker, Transcript
 from ..text import clean, clean_block, safe_json  # noqa: F401  (re-exported)
 from ..timecode import hms, mss
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 def recordings_table(recs: Sequence[Recording],
                      speakers: dict[str, int] | None = None) -> Table:
@@ -189,18 +190,22 @@ def console(*, stderr: bool) -> Console:
 def progress_bar(con: Console, *, enabled: bool, label: str | None = None) -> Progress:
     """A transient progress bar: one task per line labelled ``label`` (or each task's own
     description), with percentage, elapsed time and ETA."""
+    # imported here: rich.progress is a fifth of the CLI's start-up, and only writers need it
+    from rich.progress import (BarColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    class Remaining(TimeRemainingColumn):
+        """Rich's own ETA, unless the task brings one (a batch of files knows its hours
+        left)."""
+
+        def render(self, task: Any) -> Any:
+            eta = task.fields.get("eta")
+            return super().render(task) if eta is None else Text(eta, "progress.remaining")
+
     first = TextColumn(label) if label else TextColumn("{task.description}")
     return Progress(first, BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                    TimeElapsedColumn(), TextColumn("ETA"), _Remaining(),
+                    TimeElapsedColumn(), TextColumn("ETA"), Remaining(),
                     console=con, transient=True, disable=not enabled)
-
-
-class _Remaining(TimeRemainingColumn):
-    """Rich's own ETA, unless the task brings one (a batch of files knows its hours left)."""
-
-    def render(self, task: Any) -> Any:
-        eta = task.fields.get("eta")
-        return super().render(task) if eta is None else Text(eta, "progress.remaining")
 
 
 def history_tables(revs: Sequence[Any], marks: Sequence[Any],

@@ -495,3 +495,22 @@ def test_ranked_and_checks_or_intersects_to_the_same_hits(crowded, monkeypatch, 
     every = crowded.search(query, limit=1000)
     assert len(every) >= len(probed)
     assert all(h.score <= probed[-1].score + 1e-9 for h in every[len(probed):])
+
+
+def test_rebuild_in_writer_processes_keeps_one_segment_each_and_the_same_hits(tmp_path, corpus):
+    from dataclasses import replace
+    many = [replace(t, recording=replace(t.recording, id=f"{i:02x}" + t.recording.id[2:]))
+            for i in range(40) for t in corpus]
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert Index.rebuild_at(one, many) == Index.rebuild_at(two, many, procs=2,
+                                                           multisegment=True)
+    a, b = Index(one), Index(two)
+    assert len(b._open().reader().leaf_readers()) >= 2 > len(a._open().reader().leaf_readers())
+    for q in ('"cowards and traitors"', "traitor", "money AND friday", "speaker:Anna",
+              'Verräter', "lang:de geflohen", "-money fled", "harb*"):
+        ha = sorted((h.recording_id, h.segment_id, h.start, h.match) for h in a.search(q, limit=500))
+        assert ha, q
+        assert ha == sorted((h.recording_id, h.segment_id, h.start, h.match)
+                            for h in b.search(q, limit=500)), q
+    a.close()
+    b.close()

@@ -256,7 +256,7 @@ def rebuild_at(path: Path | str, transcripts: Iterable[Transcript], *,
                total: int | None = None,
                progress: Callable[[float, float], None] | None = None,
                extras: Mapping[str, Mapping[str, Any]] | None = None,
-               limitmb: int = 256, procs: int = 1) -> int:
+               limitmb: int = 256, procs: int = 1, multisegment: bool = False) -> int:
     """Build a fresh index in a sibling folder, then swap it in (even over a damaged one).
 
     Args:
@@ -268,6 +268,8 @@ def rebuild_at(path: Path | str, transcripts: Iterable[Transcript], *,
         extras: Per recording id, the ``extra`` values for :meth:`IndexWriter.add`.
         limitmb: Memory for whoosh's writer, per process.
         procs: Writer processes.
+        multisegment: With ``procs > 1``, keep one segment per process instead of
+            merging them in this one (the merge is serial; searches read all segments).
 
     Returns:
         The number of segments indexed.
@@ -278,8 +280,9 @@ def rebuild_at(path: Path | str, transcripts: Iterable[Transcript], *,
     new, old = path.with_name(path.name + ".new"), path.with_name(path.name + ".old")
     _recover(path)
     ix = _create(new)
+    more = {"multisegment": True} if procs > 1 and multisegment else {}
     w = IndexWriter(ix.writer(limitmb=limitmb, procs=procs, compound=False,
-                              codec=_codec()), fresh=True)
+                              codec=_codec(), **more), fresh=True)
     try:
         for i, t in enumerate(transcripts):
             w.add(t, extra=(extras or {}).get(t.recording.id))
