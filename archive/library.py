@@ -218,6 +218,13 @@ class Archive:
         return citing.quote_hits(self.store, self.index(), text, limit=limit,
                                  min_similarity=min_similarity)
 
+    @staticmethod
+    def quote_words(query: str) -> str | None:
+        """The words of a query of plain words or phrases, to offer it as a quote search
+        when it finds nothing (see :func:`archive.search.query.quote_words`)."""
+        from .search.query import quote_words
+        return quote_words(query)
+
     def remember_hits(self, hits: Sequence[Hit]) -> None:
         """Keep the hits of the last search so ``cite N`` can refer to them."""
         citing.remember_hits(self.root, hits)

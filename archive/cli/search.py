@@ -62,6 +62,10 @@ def search(obj: Ctx, query: tuple[str, ...], quote: str | None, limit: int, sort
                        f"exact forms only there", err=True)
     if not hits:
         click.echo("no hits")
+        hint = a.quote_words(text) if not (quote or translation) else None
+        if hint:
+            click.echo(f"note: the model may have misheard a word; a quote search tolerates "
+                       f"that: archive search --quote {shlex.quote(hint)}", err=True)
         return
     from .render import hits_table
     out_console().print(hits_table(hits, quote=bool(quote)))

@@ -23,6 +23,26 @@ from .queryparse import (DATE_MAX, DATE_MIN, FIELDS, And, DateRange, Filter, Nod
                          Phrase, Term, normalize, normalize_tag, parse, parse_dates)
 
 
+def quote_words(query: str) -> str | None:
+    """The words of a query made only of plain words and phrases, at least two of them, for
+    retrying it as a quote search when it finds nothing (a phrase misses a word the model
+    misheard; a quote search tolerates that). None for one word, a malformed query, or any
+    operator, field, wildcard, fuzzy or exact form.
+    """
+    from ..errors import QueryError
+    try:
+        node = parse(query)
+    except QueryError:
+        return None
+    words: list[str] = []
+    for n in node.items if isinstance(node, And) else (node,):
+        terms = n.terms if isinstance(n, Phrase) else (n,) if isinstance(n, Term) else None
+        if terms is None or any(t.exact or t.fuzzy or t.wildcard for t in terms):
+            return None
+        words += [t.text for t in terms]
+    return " ".join(words) if len(words) >= 2 else None
+
+
 def date_key(iso: str | None) -> int | None:
     """``2022-03-14T10:00`` -> 20220314; a missing month or day counts as 00; None if no date."""
     m = re.match(r"\s*(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?", iso or "")
@@ -163,4 +183,4 @@ def top_filters(node: Node) -> list[Filter | DateRange]:
 
 __all__ = ["DATE_MAX", "DATE_MIN", "FIELDS", "And", "DateRange", "Filter", "Node", "Not", "Or",
            "Phrase", "Reqs", "Span", "Term", "date_in", "date_key", "leaves", "locate",
-           "normalize", "normalize_tag", "parse", "parse_dates", "top_filters"]
+           "normalize", "normalize_tag", "parse", "parse_dates", "quote_words", "top_filters"]

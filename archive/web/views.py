@@ -115,8 +115,9 @@ class Views:
             d.update(n=n, short_id=h.short_id, link=link(h.recording_id, h.start, h.end),
                      ref=f"{h.recording_id}@{h.start:.3f}-{h.end:.3f}")
             rows.append(d)
+        retry = self.a.quote_words(q) if q and not (quote or translation or rows) else None
         return {"q": q, "quote": quote, "limit": limit, "sort": sort,
-                "translation": translation, "hits": rows}
+                "translation": translation, "hits": rows, "retry_quote": retry}
 
     # ------------------------------------------------------------ recording
     def recording(self, rid: str) -> dict[str, Any]:

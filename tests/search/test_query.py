@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from archive.search.query import DateRange, date_in, date_key, locate, normalize, parse, parse_dates
+from archive.search.query import (DateRange, date_in, date_key, locate, normalize, parse,
+                                  parse_dates, quote_words)
 
 
 def test_date_key_of_recording_dates():
@@ -67,3 +68,23 @@ def test_locate_uses_expansions_for_fuzzy_and_wildcards():
     q = parse("traitor~")
     assert locate(q, own, 3, {q: frozenset({"traitor", "traitors"})}, lambda f: True) == (1, 1)
     assert locate(q, own, 3, {q: frozenset({"traitor"})}, lambda f: True) is None
+
+
+@pytest.mark.parametrize("query,words", [
+    ('"трусы и предатели"', "трусы и предатели"),
+    ("ask not what your county", "ask not what your county"),
+    ('"weaklings, cowards" traitors', "weaklings cowards traitors"),
+    ('Давайте "называть вещи"', "давайте называть вещи"),
+    ("трусы AND предатели", "трусы предатели"),  # the same query as without AND
+])
+def test_quote_words_of_plain_words_and_phrases(query, words):
+    assert quote_words(query) == words
+
+
+@pytest.mark.parametrize("query", [
+    "предатели", '"предатели"', "трусы OR предатели", "трусы -предатели",
+    "=трусы предатели", '="трусы и предатели"', "трус* предатели", "трусы~ предатели",
+    "speaker:Commander трусы", "трусы recorded:2022-03..2022-04", '"unclosed', "",
+])
+def test_no_quote_words_for_one_word_operators_fields_or_bad_queries(query):
+    assert quote_words(query) is None

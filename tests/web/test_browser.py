@@ -13,6 +13,7 @@ import json
 import time
 import urllib.error
 import urllib.request
+from urllib.parse import quote_plus
 
 import pytest
 from click.testing import CliRunner
@@ -162,6 +163,13 @@ def test_search_from_the_page_lands_on_the_cli_hit(browser, live):
         assert (q or "∅") in diffs and (w or "∅") in diffs
     SHOTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(SHOTS / "search.png"))
+    # a misheard phrase finds nothing; the page offers it as a quote, which finds it
+    _open(browser, srv, "/search?q=" + quote_plus('"ask not what your county can do"'))
+    _wait(browser, "return document.querySelector('a.retry-quote')")
+    browser.find_element("css selector", "a.retry-quote").click()
+    _wait(browser, "return document.querySelector('li.hit')")
+    assert "quote=ask+not+what+your+county+can+do" in browser.current_url
+    assert "country" in browser.find_element("css selector", "li.hit mark").text.lower()
 
 
 SELECT = """

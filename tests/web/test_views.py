@@ -47,6 +47,17 @@ def test_quote_twin_has_the_alignment_and_differing_words(web_archive, make_clie
     assert web[0]["similarity"] < 1 and any("nation" in q for q, _ in web[0]["differences"])
 
 
+def test_a_phrase_without_hits_offers_its_words_as_a_quote(web_archive, make_client):
+    root, _ = web_archive
+    c = make_client(root)
+    d = c.get("/search.json", params={"q": '"ask not what your county can do"'}).json()
+    assert d["hits"] == [] and d["retry_quote"] == "ask not what your county can do"
+    again = c.get("/search.json", params={"quote": d["retry_quote"]}).json()
+    assert again["hits"][0]["text"].lower().startswith("ask not what your country")
+    for q in ('"ask not what your country"', "zebra", "zebra OR giraffe"):  # hits, or no phrase
+        assert c.get("/search.json", params={"q": q}).json()["retry_quote"] is None, q
+
+
 def test_cite_twin_is_the_cli_citation(web_archive, make_client):
     root, ids = web_archive
     c = make_client(root)

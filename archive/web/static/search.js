@@ -96,6 +96,11 @@
       const list = el("ol", "hits");
       for (const h of data.hits) list.append(hitRow(h, !!quote));
       box.replaceChildren(el("p", "count", data.hits.length ? `${data.hits.length} hit(s)` : "no hits"), list);
+      if (data.retry_quote) {  // a phrase misses a misheard word; a quote search tolerates it
+        const again = `/search?${new URLSearchParams({ quote: data.retry_quote })}`;
+        box.append(add(el("p", "retry"), "The model may have misheard a word: ",
+                       link(again, `find “${data.retry_quote}” as a quote`, "retry-quote")));
+      }
     } catch (e) {
       fail(box, e);
     }
