@@ -333,7 +333,8 @@ class Index:
         # whoosh's own intersection steps through a long list one posting per Python call
         if groups and len(groups) > 1 and _longest(r, groups) > EXACT_RANK and \
                 _expected(r, groups) < BULK_MAX:
-            _ranked_and(s, groups, limit, lambda d, sc: _kept(check(d, sc), hits))
+            _ranked_and(s, groups, limit, lambda d, sc: _kept(check(d, sc), hits),
+                        budget=budget)
             return hits
         seen: set[int] = set()
         for docs in self._batches(s, p, q, sort, limit, translation):

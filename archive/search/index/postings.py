@@ -174,7 +174,7 @@ def _matching(s: Any, q: Any) -> Iterable[int]:
 
 
 def _ranked_and(s: Any, groups: list[list[tuple[str, str]]], limit: int,
-                check: Callable[[int, float], Hit | None]) -> list[Hit]:
+                check: Callable[[int, float], Hit | None], *, budget: int = 0) -> list[Hit]:
     """The best hits of an AND of term groups, found by checking candidates best first.
 
     Segments are short, so BM25 with tf = 1 is used: every match then gets the same
@@ -192,6 +192,8 @@ def _ranked_and(s: Any, groups: list[list[tuple[str, str]]], limit: int,
         limit: Most hits returned.
         check: Judges one candidate (document number, score) on its stored words: the
             hit, or None.
+        budget: When more than 0, the most candidates ``check`` will judge (it stops the
+            search after that): no intersection is worth more than the checks left.
     """
     from math import log
     r = s.reader()
@@ -231,6 +233,8 @@ def _ranked_and(s: Any, groups: list[list[tuple[str, str]]], limit: int,
                 prior *= density[id(g)]
             rate = (len(hits) + _PRIOR * prior + 1e-3) / (checked + _PRIOR)
             left = sum(len(x.docs) for x in pools)
+            if budget:
+                left = min(left, max(budget - checked, 0))
             cost = _CHECK * min(left, (limit - len(hits)) / rate)
             if sum(x.probe_cost(later[0]) for x in pools) < cost:
                 g = later.pop(0)
