@@ -19,6 +19,7 @@ are noisy.
 
     python bench/search.py --sizes 100000,1000000 [--naive-sizes 100000] [--queries 40]
                            [--procs 2]   (build with 2 writer processes, one segment each)
+                           [--merge]     (query it merged into one segment, as reindex writes)
 """
 
 from __future__ import annotations
@@ -163,6 +164,18 @@ def build_ours(c: Corpus, path: Path, procs: int = 1) -> dict:
             "bytes": dir_size(path), "procs": procs}
     (path.parent / (path.name + ".build.json")).write_text(json.dumps(info))
     return info
+
+
+def merge(path: Path) -> float:
+    """Merge an index's segments into one (whoosh's optimize); seconds taken (0 if one)."""
+    from whoosh import index as wi
+    from archive.search.index.writing import _codec
+    ix = wi.open_dir(str(path))
+    if len(ix._segments()) <= 1:
+        return 0.0
+    t0 = time.time()
+    ix.writer(limitmb=2048, codec=_codec(), compound=False).commit(optimize=True)
+    return time.time() - t0
 
 
 def build_naive(c: Corpus, path: Path) -> dict:
@@ -375,6 +388,9 @@ def main() -> None:
     ap.add_argument("--no-tantivy", action="store_true")
     ap.add_argument("--procs", type=int, default=1,
                     help="writer processes for our index (each keeps its own segment)")
+    ap.add_argument("--merge", action="store_true",
+                    help="merge our index into one segment before querying, as `archive "
+                         "reindex` writes it (a built index with several is merged in place)")
     ap.add_argument("--build-only", default="",
                     help="only build these indexes (comma list of ours, naive, tantivy)")
     args = ap.parse_args()
@@ -399,9 +415,14 @@ def main() -> None:
         print(f"ours:    built in {info['seconds']:.0f} s ({rate:,.0f} segments/s{cpu}, "
               f"{info.get('procs', 1)} writer process(es)), "
               f"{info['bytes'] / 2**20:,.0f} MiB", flush=True)
+        if args.merge:
+            print(f"ours:    merged into one segment in {merge(OUT / f'ours-{n}'):.0f} s",
+                  flush=True)
         ix = Index(OUT / f"ours-{n}")
         queries = make_queries(c, args.queries)
         s = ix._open()
+        print(f"ours:    queried with {len(s.reader().leaf_readers())} segment(s), "
+              f"{dir_size(OUT / f'ours-{n}') / 2**20:,.0f} MiB", flush=True)
         rows = {}
         for kind, qs in queries.items():
             for q in qs[:3]:  # warm up caches
