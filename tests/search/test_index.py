@@ -451,8 +451,7 @@ def test_edit_distance_cut_off(a, b, k, inside):
     assert _within(a, b, k) is inside
 
 
-@pytest.fixture(scope="module")
-def crowded(tmp_path_factory) -> Index:
+def _crowded() -> list[Transcript]:
     """400 segments: "the" in almost all, "budget" in a quarter, "fuel" in a tenth, of
     varied lengths, so that lists are long enough for the ranked AND (EXACT_RANK lowered)."""
     import random
@@ -469,9 +468,25 @@ def crowded(tmp_path_factory) -> Index:
         if i % 8 == 0:
             words[len(words) // 2:len(words) // 2] = ["cut", "the", "fuel", "price"]
         turns.append(("S1" if i % 3 else "S2", " ".join(words)))
+    return [_transcript(R1, "Crowded", turns[:200]),
+            _transcript(R2, "Crowded too", turns[200:], lang="de")]
+
+
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory) -> Index:
     ix = Index(tmp_path_factory.mktemp("crowded") / "index")
-    ix.add(_transcript(R1, "Crowded", turns[:200]))
-    ix.add(_transcript(R2, "Crowded too", turns[200:], lang="de"))
+    for t in _crowded():
+        ix.add(t)
+    return ix
+
+
+@pytest.fixture(scope="module")
+def crowded_split(tmp_path_factory) -> Index:
+    """The same segments in an index of several segments, as many adds leave one."""
+    path = tmp_path_factory.mktemp("crowded-split") / "index"
+    Index.rebuild_at(path, _crowded(), procs=2, multisegment=True)
+    ix = Index(path)
+    assert len(ix._open().reader().leaf_readers()) >= 2
     return ix
 
 
@@ -495,6 +510,27 @@ def test_ranked_and_checks_or_intersects_to_the_same_hits(crowded, monkeypatch, 
     every = crowded.search(query, limit=1000)
     assert len(every) >= len(probed)
     assert all(h.score <= probed[-1].score + 1e-9 for h in every[len(probed):])
+
+
+@pytest.mark.parametrize("query", ["budget AND the", "fuel AND budget AND the",
+                                   '"cut the fuel price"', '"the fuel"', "fuel lang:de",
+                                   "budget speaker:S2", "the AND budget NOT fuel"])
+@pytest.mark.parametrize("check", [1.0, 0.0])
+def test_ranked_and_finds_the_same_hits_in_an_index_of_several_segments(
+        crowded, crowded_split, monkeypatch, query, check):
+    import archive.search.index as I
+    monkeypatch.setattr(I, "EXACT_RANK", 5)
+    monkeypatch.setattr(I, "BULK_MAX", 10_000)
+    monkeypatch.setattr(I.postings, "_CHECK", check)
+    every = {(h.recording_id, h.segment_id): h.score for h in crowded.search(query, limit=1000)}
+    assert every, query
+    assert {(h.recording_id, h.segment_id)
+            for h in crowded_split.search(query, limit=1000)} == set(every), query
+    # the best 15 (ties in another order): as good as the best 15 of the one-segment index
+    best = sorted(every.values(), reverse=True)[14] if len(every) > 15 else 0.0
+    top = crowded_split.search(query, limit=15)
+    assert len(top) == min(15, len(every))
+    assert all(every[h.recording_id, h.segment_id] >= best - 1e-3 for h in top), query
 
 
 def test_rebuild_in_writer_processes_keeps_one_segment_each_and_the_same_hits(tmp_path, corpus):

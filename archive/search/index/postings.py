@@ -205,12 +205,14 @@ def _ranked_and(s: Any, groups: list[list[tuple[str, str]]], limit: int,
     head = ranked[0][1]
     later = [g for _, g in ranked[1:] if g[0][0] in ("text", "bi")]
     density = {id(g): min(1.0, df / n_all) for df, g in ranked}
-    pools = [_Pool(leaf, base, head, [g for _, g in ranked[1:] if g not in later], idf)
+    # one average length for all index segments, as whoosh's own BM25 uses: scores (and so
+    # which candidates a budgeted search reaches) do not depend on how the index is split
+    avg = max(r.field_length("text") / n_all, 1.0)
+    pools = [_Pool(leaf, base, head, [g for _, g in ranked[1:] if g not in later], idf, avg)
              for leaf, base in r.leaf_readers()]
-    # best first across index segments (whose average lengths, hence scores, differ)
+    # best first across index segments
     order: Iterable[tuple[int, int]] = ((0, d) for d in pools[0].order()) if len(pools) == 1 \
-        else ((i, d) for _, i, d in heapq.merge(*[((-p.score(d), i, d) for d in p.order())
-                                                   for i, p in enumerate(pools)]))
+        else ((i, d) for _, i, d in heapq.merge(*[_by_score(i, p) for i, p in enumerate(pools)]))
     hits: list[Hit] = []
     checked, step = 0, min(max(limit, 10), 50)
     for i, d in order:
@@ -243,11 +245,18 @@ def _ranked_and(s: Any, groups: list[list[tuple[str, str]]], limit: int,
     return hits
 
 
+def _by_score(i: int, pool: "_Pool") -> Iterator[tuple[float, int, int]]:
+    """(-score, pool number, document) of a pool's candidates, best first."""
+    # a function, not a generator expression in the caller's loop: that one would read the
+    # loop's last pool and number for every candidate (late binding)
+    return ((-pool.score(d), i, d) for d in pool.order())
+
+
 class _Pool:
     """The candidates of a ranked AND in one index segment, bucketed by length code."""
 
     def __init__(self, leaf: Any, base: int, head: list[tuple[str, str]],
-                 filters: list[list[tuple[str, str]]], idf: float) -> None:
+                 filters: list[list[tuple[str, str]]], idf: float, avg: float) -> None:
         self.leaf, self.base = leaf, base
         docs = {d for f, t in head for d in _postings(leaf, f, t)}
         for g in filters:  # always applied: locate() takes filters as known
@@ -261,7 +270,6 @@ class _Pool:
         for d in docs:
             buckets.setdefault(code(d), []).append(d)
         self._buckets = buckets
-        avg = max(leaf.field_length("text") / max(leaf.doc_count_all(), 1), 1.0)
         from ._whoosh import byte_to_length
         table = [idf * 2.2 / (1 + 1.2 * (0.25 + 0.75 * byte_to_length(c) / avg))
                  for c in range(256)]
