@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Any
 
 _KEEP = {"L", "N", "M"}
@@ -21,6 +22,8 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": 
                               "\u00b4": "'", "\u0301": None, "\u0300": None, "ё": "е"})
 
 
+# Every check of a search candidate folds its words again, and speech repeats its words.
+@lru_cache(maxsize=1 << 16)
 def normalize(text: str, *, wild: bool = False) -> str:
     """Fold a word for matching: NFKC, case-folded, edge punctuation and a possessive
     ``'s`` stripped, no spaces; apostrophes (``’ ʼ ` ´``) as ``'``, stress marks dropped and

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Mapping, Sequence
 
+from ..errors import QueryError
 from .queryparse import (DATE_MAX, DATE_MIN, FIELDS, And, DateRange, Filter, Node, Not, Or,
                          Phrase, Term, normalize, normalize_tag, parse, parse_dates)
 
@@ -29,7 +30,6 @@ def quote_words(query: str) -> str | None:
     misheard; a quote search tolerates that). None for one word, a malformed query, or any
     operator, field, wildcard, fuzzy or exact form.
     """
-    from ..errors import QueryError
     try:
         node = parse(query)
     except QueryError:

@@ -9,17 +9,12 @@ another form of the same word (``form``) or spelled in another alphabet
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any, Callable, Sequence
 
 from .. import query as Q
 from ...models import Hit
 from .forms import decode_keys
 from .writing import _SEP, CONTEXT, _unpack_times
-
-#: Every candidate's words are folded when it is checked; speech repeats its words, so a
-#: cache saves most of that work.
-_fold = lru_cache(maxsize=1 << 16)(Q.normalize)
 
 
 def hit(d: tuple, node: Q.Node, p: Any, score: float,
@@ -41,7 +36,7 @@ def hit(d: tuple, node: Q.Node, p: Any, score: float,
         label, stored_keys = d
     rid = rid.hex() if isinstance(rid, bytes) else rid
     words = text.split(_SEP)
-    norms = [_fold(w) for w in words]
+    norms = [Q.normalize(w) for w in words]
     idx = [i for i, t in enumerate(norms) if t]
     toks = [norms[i] for i in idx]
     keys = None
