@@ -63,9 +63,10 @@ def search(obj: Ctx, query: tuple[str, ...], quote: str | None, limit: int, sort
     if not hits:
         click.echo("no hits")
         hint = a.quote_words(text) if not (quote or translation) else None
-        if hint:
+        if hint:  # a phrase pasted from a web page may carry escape sequences
+            from .render import clean
             click.echo(f"note: the model may have misheard a word; a quote search tolerates "
-                       f"that: archive search --quote {shlex.quote(hint)}", err=True)
+                       f"that: archive search --quote {shlex.quote(clean(hint))}", err=True)
         return
     from .render import hits_table
     out_console().print(hits_table(hits, quote=bool(quote)))

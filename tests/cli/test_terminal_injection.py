@@ -11,6 +11,7 @@ LOGNAME='[link=http://x]u'             no OSC 8 hyperlink, the text shown as is
 speaker label / flag with ESC, OSC,    ``show``, ``speakers``, ``search``, ``export`` (tty)
 CSI, bidi in a transcript              print them cleaned
 a mark's note with C1 and bidi         ``history --json`` escapes them (\\u009b, \\u202e)
+a pasted phrase with ESC, OSC, C1      the quote-search hint after "no hits" shows it cleaned
 =====================================  ======================================================
 """
 
@@ -71,3 +72,10 @@ def test_history_json_escapes_c1_and_bidi(arch):
     assert r.exit_code == 0 and not any(c in r.output for c in RAW_BAD), repr(r.output)
     assert "\\u009b" in r.output and "\\u202e" in r.output
     assert json.loads(r.output)["verified"][0]["note"] == note  # the value is kept
+
+
+def test_quote_hint_of_a_pasted_phrase_is_cleaned(arch):
+    r = run(arch, "search", f'"ask not what your {EVIL}county"')
+    assert r.exit_code == 0, r.output
+    assert "--quote" in r.stderr and "county" in r.stderr
+    assert "\x1b" not in r.stderr and not any(c in r.stderr for c in RAW_BAD)
