@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import ROOT, shared
 
-SECONDS = 60
+SECONDS = 30
 
 
 @pytest.mark.slow
