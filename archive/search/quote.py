@@ -34,6 +34,9 @@ GAP_COST = 0.05
 CHAR_WEIGHT, PHON_WEIGHT = 0.6, 0.4
 #: Blended similarity that counts as nothing in common (unrelated words score about 0.3).
 SIM_FLOOR = 0.3
+#: Similarity below which a quote's first or last word set against a transcript word counts
+#: as missing instead ("his" is not "investigation.", "нас" not "Конец"; "Hiss" is "his").
+END_SIM = 0.1
 #: Extra cost of matching two words to one, so that a plain match is preferred on a tie.
 MERGE_PENALTY = 0.1
 #: Cost of a step that is not allowed (finite, so that the traceback's sums stay exact).
@@ -241,6 +244,32 @@ def _extend_ends(steps: list[tuple[str, int, int, int, int]], c: _Costs) -> floa
     return delta
 
 
+def _drop_unrelated_ends(steps: list[tuple[str, int, int, int, int]], c: _Costs) -> float:
+    """Make a first or last quote word that has (almost) nothing in common with the word it
+    was set against a missing word, in place; returns the change of cost.
+
+    At the ends such a substitution (nearly) ties with a deletion, since leaving the
+    neighbour out costs nothing there, and taking it would stretch the passage over an
+    unrelated word: the quote "his father dying", heard as "… investigation. Father dying",
+    would start at "investigation." a second early. Extra words left at an end then fall
+    outside the passage.
+    """
+    delta = 0.0
+    for order in (range(len(steps)), range(len(steps) - 1, -1, -1)):
+        for k in order:
+            kind, q0, q1, t0, t1 = steps[k]
+            if kind in ("ins", "gap"):
+                delta -= float(c.ins[t0]) if kind == "ins" else GAP_COST
+                steps[k] = ("del", q0, q0, t0, t0)  # an empty step, removed below
+            elif kind == "sub" and 1.0 - float(c.sub[q0, t0]) < END_SIM:
+                delta += DEL_COST - float(c.sub[q0, t0])
+                steps[k] = ("del", q0, q1, t0, t0)
+            elif kind != "del":
+                break
+    steps[:] = [st for st in steps if st[2] > st[1] or st[4] > st[3]]
+    return delta
+
+
 def _traceback(q: PreparedQuote, p: PreparedWords, off: int, j: int, D: np.ndarray, E: np.ndarray,
                c: _Costs) -> Alignment | None:
     eps = 1e-9
@@ -270,6 +299,7 @@ def _traceback(q: PreparedQuote, p: PreparedWords, off: int, j: int, D: np.ndarr
             i -= 1
     steps.reverse()
     cost += _extend_ends(steps, c)
+    cost += _drop_unrelated_ends(steps, c)
     cols = [(t0, t1) for _, _, _, t0, t1 in steps if t1 > t0]
     if not cols:
         return None
@@ -351,6 +381,6 @@ def best_passages(quote: str,
 
 
 # The text side moved to archive.search.wording; callers still import it from here.
-__all__ = ["CHAR_WEIGHT", "DEL_COST", "FILLER_COST", "GAP_COST", "INS_COST", "MERGE_PENALTY",
+__all__ = ["CHAR_WEIGHT", "DEL_COST", "END_SIM", "FILLER_COST", "GAP_COST", "INS_COST", "MERGE_PENALTY",
            "PHON_WEIGHT", "SIM_FLOOR", "AlignOp", "Alignment", "PreparedWords", "align",
            "best_passages", "normalize", "phonetic_key", "prepare"]

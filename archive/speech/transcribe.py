@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
 from . import fallback, longform, whisper
+from .chunks import Packing, Run
 from .echo import remove_echoes
 from ..errors import InputError, UsageError
 from ..models import Segment, Word
@@ -34,10 +35,11 @@ DECODING = {"beam_size": BEAM_SIZE, "word_timestamps": True, "vad_filter": True,
             "condition_on_previous_text": False}
 #: Voice-activity options of :func:`speech_regions` as transcription uses them.
 VAD = {"threshold": 0.5, "min_silence": 0.3, "pad": 0.05}
-#: Chunks decoded at once by default. On 2 CPU cores (base, int8) 8 chunks took 0.6x the
-#: time of the sequential loop and 16 gained nothing more; a GPU has room for more.
-# CPU: sequential by default until the batched path keeps utterance onsets as well as the
-# sequential one (tests/search/test_search_offsets.py: 15/18 within tolerance batched).
+#: Chunks decoded at once by default; 1 runs faster-whisper's sequential loop. On 2 CPU
+#: cores (base, int8) batches of 8 gained nothing: a 205 s note took 31 s batched and 25 s
+#: sequentially (profiled; the beam search costs the same per token, batched or not, and
+#: chunks cut at a language switch add encodes). Utterance onsets are as good batched (34 of
+#: 36 within 0.2 s, sequential 33; tests/search/test_search_offsets.py). A GPU gains.
 BATCH_SIZE = {"cpu": 1, "cuda": 16}
 #: Silence kept around the speech of a chunk, and the longest pause kept inside one, seconds.
 CHUNK_PAD = 0.2
@@ -164,11 +166,11 @@ def transcribe(audio: np.ndarray, model: ResolvedModel, *, language: str | None 
     batch = batch_size or BATCH_SIZE.get(engine.device, 1)
     total = len(samples) / SAMPLE_RATE
     multi = language is None and bool(engine.model.model.is_multilingual)
-    run = _Run(engine.model, samples, total, task, hotwords or None, initial_prompt or None,
-               multi, batch, progress)
     regions = speech_regions(samples, **VAD)
     levels = frame_levels(samples)
     cut = _quietest(levels)
+    run = Run(engine.model, samples, total, task, hotwords or None, initial_prompt or None,
+              multi, batch, progress, regions, Packing(CHUNK_PAD, MAX_PAUSE, cut))
     if batch > 1:
         chunks = longform.pack(regions, total, length=whisper.CHUNK, pad=CHUNK_PAD,
                                max_pause=MAX_PAUSE, cut=cut)
@@ -219,7 +221,7 @@ def transcribe(audio: np.ndarray, model: ResolvedModel, *, language: str | None 
         "chunking": ({"chunk": whisper.CHUNK, "pad": CHUNK_PAD, "max_pause": MAX_PAUSE}
                      if batch > 1 else {"window": WINDOW}),
         "gap_pad": GAP_PAD, "gaps_redecoded": len(gaps), "windows_retried": run.retries,
-        "repetitive_chunks": run.repetitive,
+        "repetitive_chunks": run.repetitive, "language_switches_cut": run.switches,
         "refined": bool(refine), "dropped_silent_segments": len(dropped),
         "hotword_echoes_removed": echoes,
     }
@@ -227,109 +229,6 @@ def transcribe(audio: np.ndarray, model: ResolvedModel, *, language: str | None 
     spoken = bool(segments) or language is not None
     return TranscriptionResult(segments, found if spoken else None,
                                probability if spoken else 0.0, total, options)
-
-
-class _Run:
-    """The decoding state of one :func:`transcribe` call."""
-
-    def __init__(self, model: Any, samples: np.ndarray, total: float, task: str,
-                 hotwords: str | None, initial_prompt: str | None, multi: bool, batch: int,
-                 progress: Callable[[float, float], None] | None) -> None:
-        self.model, self.samples, self.total, self.batch = model, samples, total, batch
-        self.args = {"task": task, "hotwords": hotwords, "initial_prompt": initial_prompt}
-        self.multi, self.progress = multi, progress
-        #: language: (seconds of speech, highest probability)
-        self.heard: dict[str, tuple[float, float]] = {}
-        self.retries = 0
-        #: batched chunks too repetitive for one pass, halved and decoded again
-        self.repetitive = 0
-
-    def _hear(self, language: str, probability: float, segs: Sequence[Segment]
-              ) -> list[Segment]:
-        """Count a decoded part's speech for its language; its segments, tagged with it."""
-        secs, prob = self.heard.get(language, (0.0, 0.0))
-        self.heard[language] = (secs + sum(s.end - s.start for s in segs),
-                                max(prob, probability))
-        return [replace(s, language=language) for s in segs]
-
-    def chunks(self, chunks: Sequence[tuple[longform.Piece, ...]], language: str | None,
-               *, count: bool = True) -> list[list[Segment]]:
-        """Decode chunks from :func:`longform.pack`, ``batch`` at a time; the segments of
-        each chunk, with the recording's times."""
-        out: list[list[Segment]] = []
-        for i in range(0, len(chunks), self.batch):
-            group = chunks[i:i + self.batch]
-            clips = [np.concatenate([self.samples[int(a * SAMPLE_RATE):int(b * SAMPLE_RATE)]
-                                     for a, b in pieces]) for pieces in group]
-            decoded = whisper.decode_batch(self.model, clips, language=language, **self.args)
-            for pieces, d in zip(group, decoded):
-                if d.compression > fallback.COMPRESSION_RATIO_THRESHOLD and len(pieces) > 1:
-                    # Speech that repeats itself (a slogan, a message played twice): in one
-                    # pass the model skips or invents repeats. Halves, cut at a pause, hold
-                    # fewer repeats each.
-                    self.repetitive += 1
-                    halves = self.chunks(_halve(pieces), d.language, count=count)
-                    out.append([s for h in halves for s in h])
-                    continue
-                segs = [_to_source(s, pieces) for s in d.segments]
-                if count:
-                    segs = self._hear(d.language, d.language_probability, segs)
-                out.append(segs)
-                self.retries += d.retries
-            if count and self.progress is not None:
-                self.progress(min(group[-1][-1][1], self.total), self.total)
-        return out
-
-    def windows(self, windows: Sequence[tuple[float, float]], language: str | None
-                ) -> list[Segment]:
-        """Decode windows with faster-whisper's sequential loop."""
-        out: list[Segment] = []
-        for a, b in windows:
-            out.extend(self.window(a, b, language))
-        return out
-
-    def window(self, a: float, b: float, language: str | None, *, count: bool = True
-               ) -> list[Segment]:
-        """Decode ``a..b`` seconds with faster-whisper's sequential loop."""
-        def shown(s: Segment) -> None:
-            if count and self.progress is not None:
-                self.progress(min(a + s.end, self.total), self.total)
-
-        d = whisper.decode_window(
-            self.model, self.samples[int(a * SAMPLE_RATE):int(b * SAMPLE_RATE)],
-            language=language, multilingual=self.multi, on_segment=shown, **self.args)
-        segs = [_shift(s, a) for s in d.segments]
-        self.retries += d.retries
-        if count:
-            segs = self._hear(d.language, d.language_probability, segs)
-        return segs
-
-
-def _halve(pieces: Sequence[longform.Piece]) -> list[tuple[longform.Piece, ...]]:
-    """Two chunks from one, cut at the pause between pieces nearest its middle."""
-    speech = np.cumsum([b - a for a, b in pieces])
-    k = int(np.argmin(np.abs(speech[:-1] - speech[-1] / 2))) + 1
-    return [tuple(pieces[:k]), tuple(pieces[k:])]
-
-
-def _shift(s: Segment, offset: float) -> Segment:
-    return dataclasses.replace(
-        s, start=s.start + offset, end=s.end + offset,
-        words=tuple(dataclasses.replace(w, start=w.start + offset, end=w.end + offset)
-                    for w in s.words))
-
-
-def _to_source(s: Segment, pieces: Sequence[longform.Piece]) -> Segment:
-    """A segment decoded from a chunk, with the times of the recording."""
-    words = tuple(dataclasses.replace(
-        w, start=round(longform.to_source(pieces, w.start, (w.start + w.end) / 2), 3),
-        end=round(longform.to_source(pieces, w.end, (w.start + w.end) / 2), 3))
-        for w in s.words)
-    if words:
-        return dataclasses.replace(s, start=words[0].start, end=max(w.end for w in words),
-                                   words=words)
-    return dataclasses.replace(s, start=round(longform.to_source(pieces, s.start), 3),
-                               end=round(longform.to_source(pieces, s.end), 3))
 
 
 def _quietest(levels: np.ndarray) -> Callable[[float, float], float]:

@@ -186,3 +186,29 @@ def check_published_quotes(words) -> None:
 @pytest.mark.slow
 def test_published_quotes_in_a_real_transcript(commander_words):
     check_published_quotes(commander_words)
+
+
+@pytest.mark.parametrize("quote, first, last, missing", [
+    ("his father dying in miserable circumstances", "father", "circumstances.", ("his", "")),
+    ("said the investigation father dying his", "said", "dying", ("his", "")),
+    ("Слабаки, трусы и предатели нас", "слабаки,", "предатели.", ("нас", "")),
+])
+def test_an_end_word_the_transcript_lacks_does_not_stretch_the_passage(quote, first, last,
+                                                                       missing):
+    # Whisper dropped "his" (or the outlet added "нас"); the unrelated word beside the passage
+    # is not a misheard version of it, so the passage starts (ends) where the match does.
+    words = words_of("So he said the investigation. Father dying in miserable circumstances. "
+                     "Слабаки, трусы и предатели. Конец.")
+    a = align(quote, words)
+    assert a is not None
+    span = [w.text for w in words[a.start_index:a.end_index]]
+    assert (span[0].lower(), span[-1].lower()) == (first, last), span
+    assert missing in a.differences
+    assert a.start == words[a.start_index].start
+
+
+def test_a_misheard_end_word_still_belongs_to_the_passage():
+    words = words_of("Well, Hiss father dying in miserable circumstances.")
+    a = align("his father dying in miserable circumstances", words)
+    assert a is not None and words[a.start_index].text == "Hiss"
+    assert ("his", "Hiss") in a.differences
