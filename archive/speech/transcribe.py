@@ -116,7 +116,8 @@ def transcribe(audio: np.ndarray, model: ResolvedModel, *, language: str | None 
 
     Decoding uses beam search 5, word timestamps, the silero VAD and no conditioning on
     previous text (fewer repetition loops). The speech is cut at pauses into chunks of at
-    most 30 s, decoded ``batch_size`` at a time, each with its own language; a chunk that
+    most 30 s, decoded ``batch_size`` at a time, each with its own language (a chunk across
+    a switch of language is cut there, see :mod:`archive.speech.chunks`); a chunk that
     fails Whisper's checks is decoded again by beam searches (never by sampling, so the same
     input gives the same words). Whisper sometimes skips a sentence; stretches the VAD calls
     speech but that got no word are decoded again on their own. Segments over silence are
