@@ -164,7 +164,10 @@ class Run:
         segs = [_shift(s, a) for s in d.segments]
         self.retries += d.retries
         if count:
-            segs = self._hear(d.language, d.language_probability, segs)
+            heard = d.heard or {}
+            segs = [x for s in segs for x in self._hear(
+                s.language or d.language, heard.get(s.language or "", d.language_probability),
+                [s])]
         return segs
 
 

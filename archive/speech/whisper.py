@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -175,6 +175,9 @@ def _with_fallback(model: Any, encoder_output: Any, prompt: list[int], tokenizer
     t, retried = _checked(model, encoder_output, prompt, tokenizer, options.suppress_tokens,
                           _try(tokenizer, *first))
     _counts.retries = getattr(_counts, "retries", 0) + retried
+    if options.multilingual:  # the window's language, detected by faster-whisper's loop
+        lang, p = model.model.detect_language(encoder_output)[0][0]
+        _counts.language = (lang[2:-2], float(p))
     # faster-whisper reads the third item as the temperature: always 0, nothing was sampled.
     return t.result, t.avg_logprob, 0.0, t.compression
 
@@ -191,6 +194,8 @@ class Decoded:
         language_probability: Its probability (1.0 when given).
         retries: Windows that failed the checks and were decoded again (see fallback).
         compression: Compression ratio of the whole text of a chunk (0 for a stretch).
+        heard: For a stretch decoded with a language per window: each language's highest
+            probability (its segments carry their window's language).
     """
 
     segments: tuple[Segment, ...]
@@ -198,6 +203,7 @@ class Decoded:
     language_probability: float
     retries: int = 0
     compression: float = 0.0
+    heard: dict[str, float] | None = None
 
 
 def decode_window(model: Any, samples: np.ndarray, *, language: str | None, task: str,
@@ -208,7 +214,7 @@ def decode_window(model: Any, samples: np.ndarray, *, language: str | None, task
     Raises:
         ModelError: If the model fails while decoding.
     """
-    _counts.retries = 0
+    _counts.retries, _counts.language = 0, None
     try:
         stream, info = model.transcribe(
             samples, language=language, task=task, hotwords=hotwords,
@@ -216,16 +222,23 @@ def decode_window(model: Any, samples: np.ndarray, *, language: str | None, task
             word_timestamps=True, vad_filter=True, condition_on_previous_text=False,
             temperature=[0.0])
         out = []
+        heard: dict[str, float] = {}
         for s in stream:
             words = [(w.start, w.end, w.word, w.probability) for w in s.words or ()]
-            out.append(_segment(s.start, s.end, s.text, words, s.avg_logprob,
-                                s.no_speech_prob, s.compression_ratio))
+            seg = _segment(s.start, s.end, s.text, words, s.avg_logprob, s.no_speech_prob,
+                           s.compression_ratio)
+            if multilingual and _counts.language is not None:
+                # faster-whisper yields a window's segments before it decodes the next
+                lang, p = _counts.language
+                seg = replace(seg, language=lang)
+                heard[lang] = max(heard.get(lang, 0.0), p)
+            out.append(seg)
             if on_segment is not None:
                 on_segment(out[-1])
     except (RuntimeError, ValueError) as e:
         raise ModelError(f"transcription failed: {_first_line(e)}") from None
     return Decoded(tuple(out), str(info.language), float(info.language_probability),
-                   _counts.retries)
+                   _counts.retries, heard=heard)
 
 
 def _segment(start: float, end: float, text: str, words: Sequence[tuple[float, float, str, float]],

@@ -1,5 +1,6 @@
-"""Chunks across a switch of language (archive.speech.chunks): real English then real German
-speech, decoded in batches, each side in its own language; and the grouping of regions."""
+"""A switch of language (archive.speech.chunks): real English then real German speech,
+decoded in batches (the chunk across the switch is cut) or by the sequential loop (each window
+keeps its language), each side in its own language; and the grouping of regions."""
 
 from __future__ import annotations
 
@@ -33,6 +34,21 @@ def test_a_chunk_across_a_switch_of_language_is_cut_and_each_side_keeps_its_own(
     assert "ivory" in english and not GERMAN & set(english.replace(",", " ").split())
     assert len(GERMAN & set(german.replace(",", " ").split())) >= 4, german
     assert "christoffel" in german and not german.startswith("the ")
+
+
+@pytest.mark.slow
+def test_the_sequential_loop_tags_each_window_with_its_own_language():
+    # 35 s of English, then 35 s of German (real speech), through faster-whisper's sequential
+    # loop: a window wholly in German is German, whatever the first window said, so the
+    # index folds its words as German.
+    en = decode(shared("real/voxpopuli-en-000.ogg"))[:35 * 16000]
+    de = decode(shared("real/aeneas_example7_de.mp3"))[:35 * 16000]
+    x = np.concatenate([en, np.zeros(12000, np.float32), de])
+    r = tr.transcribe(x, tr.resolve_model(None), batch_size=1)
+    spoken = [(round(s.start, 1), s.language or r.language) for s in r.segments]
+    assert {lang for t, lang in spoken if t < 25} == {"en"}, spoken
+    assert {lang for t, lang in spoken if t > 45} == {"de"}, spoken
+    assert r.language in ("en", "de")
 
 
 def test_regions_are_grouped_by_the_language_they_vote_for():
