@@ -31,8 +31,6 @@ SAMPLE_RATE = 16000
 BEAM_SIZE = 5
 #: Longest chunk the model takes at once, seconds.
 CHUNK = 30.0
-#: Audio a language is detected from in :func:`detect_languages`, seconds.
-DETECT = 10.0
 #: Windows the sequential loop retried, per thread (faster-whisper cannot report it back).
 _counts = threading.local()
 
@@ -175,9 +173,12 @@ def _with_fallback(model: Any, encoder_output: Any, prompt: list[int], tokenizer
     t, retried = _checked(model, encoder_output, prompt, tokenizer, options.suppress_tokens,
                           _try(tokenizer, *first))
     _counts.retries = getattr(_counts, "retries", 0) + retried
-    if options.multilingual:  # the window's language, detected by faster-whisper's loop
-        lang, p = model.model.detect_language(encoder_output)[0][0]
-        _counts.language = (lang[2:-2], float(p))
+    if options.multilingual:  # the window's language, as faster-whisper's loop detected it
+        lang, first = tokenizer.language_code, getattr(_counts, "first", None)
+        p = first[1] if first and first[0] == lang else next(
+            (float(q) for t, q in model.model.detect_language(encoder_output)[0]
+             if t[2:-2] == lang), 0.0)
+        _counts.language = (lang, p)
     # faster-whisper reads the third item as the temperature: always 0, nothing was sampled.
     return t.result, t.avg_logprob, 0.0, t.compression
 
@@ -221,6 +222,7 @@ def decode_window(model: Any, samples: np.ndarray, *, language: str | None, task
             initial_prompt=initial_prompt, multilingual=multilingual, beam_size=BEAM_SIZE,
             word_timestamps=True, vad_filter=True, condition_on_previous_text=False,
             temperature=[0.0])
+        _counts.first = (str(info.language), float(info.language_probability))
         out = []
         heard: dict[str, float] = {}
         for s in stream:
@@ -334,36 +336,6 @@ def _decode_batch(model: Any, chunks: Sequence[np.ndarray], language: str | None
                      and (text := t.decode(s["tokens"])).strip())
         out.append(Decoded(conv, found[i][0], found[i][1], retries[i],
                            0.0 if fallback.silent(k) else k.compression))
-    return out
-
-
-def detect_languages(model: Any, clips: Sequence[np.ndarray], *, batch: int = 8
-                     ) -> list[dict[str, float]]:
-    """The language probabilities of each clip, from its first :data:`DETECT` seconds.
-
-    The encoder takes :data:`DETECT` s instead of 30 s: a seventh of the cost (base, CPU),
-    and on real speech regions of 1.5 s and more it named the language a full window names
-    (tried in English, German and Spanish; on 0.8 s it did not). A model that knows only
-    English says English.
-
-    Raises:
-        ModelError: If the model fails.
-    """
-    if not bool(model.model.is_multilingual):
-        return [{"en": 1.0} for _ in clips]
-    n = int(DETECT * SAMPLE_RATE) // model.feature_extractor.hop_length  # mel frames
-    out: list[dict[str, float]] = []
-    try:
-        for i in range(0, len(clips), batch):
-            feats = [model.feature_extractor(c[:int(DETECT * SAMPLE_RATE)])[..., :-1]
-                     for c in clips[i:i + batch]]
-            stack = np.zeros((len(feats), feats[0].shape[0], n), np.float32)
-            for k, f in enumerate(feats):
-                stack[k, :, :min(n, f.shape[-1])] = f[:, :n]
-            out += [{tok[2:-2]: float(p) for tok, p in d}
-                    for d in model.model.detect_language(model.encode(stack))]
-    except (RuntimeError, ValueError) as e:
-        raise ModelError(f"language detection failed: {_first_line(e)}") from None
     return out
 
 
