@@ -132,7 +132,7 @@ class Run:
                 out.append(d)
                 continue
             found = detect_languages(self.model, [self._clip([r]) for r in inside],
-                                             batch=self.batch)
+                                     batch=self.batch)
             runs = language_runs(inside, found, {d.language} | near)
             if len(runs) < 2:
                 out.append(d)
