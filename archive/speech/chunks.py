@@ -192,11 +192,8 @@ def detect_languages(model: Any, clips: Sequence[np.ndarray], *, batch: int = 8
     out: list[dict[str, float]] = []
     try:
         for i in range(0, len(clips), batch):
-            feats = [model.feature_extractor(c[:int(DETECT * SAMPLE_RATE)])[..., :-1]
-                     for c in clips[i:i + batch]]
-            stack = np.zeros((len(feats), feats[0].shape[0], n), np.float32)
-            for k, f in enumerate(feats):
-                stack[k, :, :min(n, f.shape[-1])] = f[:, :n]
+            stack, _ = whisper.features(
+                model, [c[:int(DETECT * SAMPLE_RATE)] for c in clips[i:i + batch]], n)
             out += [{tok[2:-2]: float(p) for tok, p in d}
                     for d in model.model.detect_language(model.encode(stack))]
     except (RuntimeError, ValueError) as e:

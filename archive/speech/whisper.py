@@ -339,13 +339,21 @@ def _decode_batch(model: Any, chunks: Sequence[np.ndarray], language: str | None
     return out
 
 
+def features(model: Any, clips: Sequence[np.ndarray], frames: int | None = None
+             ) -> tuple[np.ndarray, list[int]]:
+    """(log-mel features of clips, each cut or zero-padded to ``frames``, frames each clip
+    fills); ``frames`` defaults to a full 30 s window."""
+    n = frames or model.feature_extractor.nb_max_frames
+    feats = [model.feature_extractor(c)[..., :-1] for c in clips]
+    stack = np.zeros((len(feats), feats[0].shape[0], n), feats[0].dtype)
+    for k, f in enumerate(feats):
+        stack[k, :, :min(n, f.shape[-1])] = f[:, :n]
+    return stack, [min(f.shape[-1], n) for f in feats]
+
+
 def _encode(model: Any, clips: Sequence[np.ndarray]) -> tuple[np.ndarray, list[int], Any]:
     """(features, frames of each clip, encoder output) of clips of at most 30 s."""
-    from faster_whisper.audio import pad_or_trim
-
-    feats = [model.feature_extractor(c)[..., :-1] for c in clips]
-    frames = [min(f.shape[-1], model.feature_extractor.nb_max_frames) for f in feats]
-    batch = np.stack([pad_or_trim(f) for f in feats])
+    batch, frames = features(model, clips)
     return batch, frames, model.encode(batch)
 
 
