@@ -374,6 +374,45 @@ def test_unknown_format_is_corrupt_and_rebuild_repairs(built, tmp_path, corpus):
     assert len(Index(p).search('"cowards and traitors"')) == 1
 
 
+def _postings_data(ix: Index, word: str) -> tuple:
+    m = ix._open().reader().postings("text", word)
+    m._read_data()
+    return m._data
+
+
+def test_an_index_of_format_3_is_read_and_added_to_as_it_is(tmp_path, corpus, ix, monkeypatch):
+    """Format 3 stored a count with each word posting (whoosh's Frequency): this version
+    searches it, and adds to it, without a reindex, and finds the same hits."""
+    import archive.search.index.writing as W
+    from archive.search.index._whoosh import fields
+    new_schema = W._schema
+
+    def format_3():
+        s = new_schema()
+        for name in ("text", "bi", "lem"):
+            s[name].format = type(fields.TEXT(phrase=False).format)()
+        return s
+    monkeypatch.setattr(W, "_schema", format_3)
+    monkeypatch.setattr(W, "FORMAT", "archive-index 3")
+    path = tmp_path / "v3"
+    Index.rebuild_at(path, corpus[:3])
+    monkeypatch.undo()
+    assert (path / "ARCHIVE_INDEX").read_text().strip() == "archive-index 3"
+    old = Index(path)
+    assert _postings_data(old, "the")[1] is not None  # counts stored: the old format indeed
+    assert _postings_data(ix, "the")[1:] == (None, None)  # ids alone in this format
+    old.add(corpus[3])
+    for q in ('"cowards and traitors"', "traitor", "money AND friday", "speaker:Anna",
+              "Verräter", "lang:de geflohen", "-money fled", "harb*", "the AND budget",
+              "harbour"):
+        got = sorted((h.recording_id, h.segment_id, h.start, h.match) for h in old.search(q))
+        assert got, q
+        assert got == sorted((h.recording_id, h.segment_id, h.start, h.match)
+                             for h in ix.search(q)), q
+    assert (path / "ARCHIVE_INDEX").read_text().strip() == "archive-index 3"
+    old.close()
+
+
 def test_missing_index_is_created_or_reported(tmp_path):
     assert Index(tmp_path / "new").doc_count() == 0
     with pytest.raises(IndexCorrupt):

@@ -46,9 +46,9 @@ from .hits import hit as _stored_hit
 from .plan import _fuzzy, _meta_match, _Plan, _restrict, _within
 from .postings import (_expected, _key_of, _longest, _matching, _ranked_and,
                        _term_groups)
-from .writing import (_SEP, _VERSION_FILE, BLOCK, CONTEXT, FORMAT, OLD_FORMATS, TAIL,
-                      IndexWriter, _bigram,
-                      _codec, _create, _recover, _schema, _unpack_times, rebuild_at)
+from .writing import (_SEP, _VERSION_FILE, BLOCK, CONTEXT, FORMAT, OLD_FORMATS,
+                      READABLE_FORMATS, TAIL, IndexWriter, _bigram, _codec, _create, _recover,
+                      _schema, _unpack_times, rebuild_at)
 
 #: Queries matching more documents than this are ranked among their first matches only
 #: (scoring every posting of a very frequent word costs seconds in pure Python).
@@ -145,7 +145,7 @@ class Index:
                     f"the search index was written by an older version of archive ({found}; "
                     f"this one reads {FORMAT}): run `archive reindex` to rebuild it from the "
                     f"transcripts")
-            if found != FORMAT:
+            if found != FORMAT and found not in READABLE_FORMATS:
                 raise IndexCorrupt(_CORRUPT_HINT.format("unknown format"))
             self._ix = wi.open_dir(str(where))
             if set(self._ix.schema.names()) != set(_schema().names()):

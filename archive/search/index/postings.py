@@ -10,7 +10,7 @@ common words at 1M segments. So the search reads them here, below whoosh's match
   costs below (:data:`_CHECK` and :func:`_probe_cost`) price both sides. A word group in
   most documents is not intersected at all: the stored words are checked anyway.
 * :class:`_Pool` holds the candidates of a ranked AND (:func:`_ranked_and`)
-  in one index segment, bucketed by whoosh's one-byte length code, so that they are checked
+  in one index segment with whoosh's one-byte length code of each, so that they are checked
   best (shortest) first.
 * Sorting by time reads each segment's ``tk`` column (recording date, recording, segment)
   whole.
@@ -107,20 +107,20 @@ def _probe_cost(dfs: Sequence[int], candidates: int) -> float:
                for b, df in zip(blocks, dfs))
 
 
-def _probe(leaf: Any, group: list[tuple[str, str]], docs: set[int]) -> set[int]:
-    """The documents of ``docs`` that hold a term of ``group``.
+def _probe(leaf: Any, group: list[tuple[str, str]], docs: set[int] | list[int]) -> set[int]:
+    """The documents of ``docs`` (a set, or a sorted list) that hold a term of ``group``.
 
     Walks the posting blocks and decodes only those that can hold a candidate (whoosh's
     own skip_to steps through a block one posting per Python call).
     """
     keep: set[int] = set()
-    order = sorted(docs)
+    order = docs if isinstance(docs, list) else sorted(docs)
     for f, t in group:
         if (f, t) not in leaf:
             continue
         m = leaf.postings(f, t)
         if not all(hasattr(m, a) for a in ("_read_data", "_next_block", "_maxid", "_lastblock")):
-            keep |= docs & set(m.all_ids())
+            keep.update(set(order).intersection(m.all_ids()))
             continue
         i, n = 0, len(order)
         while i < n:
@@ -241,7 +241,7 @@ def _ranked_and(s: Any, groups: list[list[tuple[str, str]]], limit: int,
             if sum(x.probe_cost(later[0]) for x in pools) < cost:
                 g = later.pop(0)
                 for x in pools:
-                    x.docs = _probe(x.leaf, g, x.docs) if x.docs else x.docs
+                    x.narrow(g)
     return hits
 
 
@@ -253,33 +253,56 @@ def _by_score(i: int, pool: "_Pool") -> Iterator[tuple[float, int, int]]:
 
 
 class _Pool:
-    """The candidates of a ranked AND in one index segment, bucketed by length code."""
+    """The candidates of a ranked AND in one index segment, with their length codes."""
 
     def __init__(self, leaf: Any, base: int, head: list[tuple[str, str]],
                  filters: list[list[tuple[str, str]]], idf: float, avg: float) -> None:
         self.leaf, self.base = leaf, base
-        docs = {d for f, t in head for d in _postings(leaf, f, t)}
+        lists = [_postings(leaf, f, t) for f, t in head]
+        # index order throughout: a term's list already is, and _probe takes it as it is
+        docs = lists[0] if len(lists) == 1 else sorted(set().union(*lists))
         for g in filters:  # always applied: locate() takes filters as known
             if docs:
-                docs = _probe(leaf, g, docs)
-        self.docs = docs
+                docs = sorted(_probe(leaf, g, docs))
         codes = _length_codes(leaf)
-        code: Callable[[int], int] = codes.__getitem__ if codes is not None else \
+        self._code: Callable[[int], int] = codes.__getitem__ if codes is not None else \
             lambda d: length_code(leaf.doc_field_length(d, "text"))
-        buckets: dict[int, list[int]] = {}
-        for d in docs:
-            buckets.setdefault(code(d), []).append(d)
-        self._buckets = buckets
+        self._keep(docs)
         from ._whoosh import byte_to_length
         table = [idf * 2.2 / (1 + 1.2 * (0.25 + 0.75 * byte_to_length(c) / avg))
                  for c in range(256)]
-        self.score: Callable[[int], float] = lambda d: table[code(d)]
+        self.score: Callable[[int], float] = lambda d: table[self._code(d)]
+
+    def _keep(self, docs: list[int]) -> None:
+        self.docs, self._sorted = set(docs), docs
+        # one byte per candidate, built by map() rather than a Python loop (60k candidates
+        # of a common word cost ~30 ms bucketed one by one)
+        self._codes = bytes(map(self._code, docs))
+
+    def narrow(self, group: list[tuple[str, str]]) -> None:
+        """Keep only the candidates holding a term of ``group``; :meth:`order` goes on
+        over those alone (walking past the removed ones cost more than the intersection)."""
+        if self.docs:
+            self._keep(sorted(_probe(self.leaf, group, self.docs)))
 
     def order(self) -> Iterator[int]:
-        """The candidates by length code (shortest first), ties in index order; each
-        bucket is sorted only when reached."""
-        for c in sorted(self._buckets):
-            yield from sorted(self._buckets[c])
+        """The candidates by length code (shortest first), ties in index order; each code's
+        candidates are found only when reached. After :meth:`narrow` it starts again on
+        what is left, which holds no candidate before the one last given (those were taken
+        out as they were checked)."""
+        while True:
+            docs, codes = self._sorted, self._codes
+            for c in sorted(set(codes)):
+                key, i = bytes((c,)), codes.find(bytes((c,)))
+                while i >= 0:
+                    yield docs[i]
+                    if self._sorted is not docs:
+                        break
+                    i = codes.find(key, i + 1)
+                if self._sorted is not docs:
+                    break
+            else:
+                return
 
     def probe_cost(self, group: list[tuple[str, str]]) -> float:
         """Estimated seconds to intersect the remaining candidates with a group."""
