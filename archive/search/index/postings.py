@@ -286,27 +286,32 @@ class _Pool:
             self._keep(sorted(_probe(self.leaf, group, self.docs)))
 
     def order(self) -> Iterator[int]:
-        """The candidates by length code (shortest first), ties in index order; each code's
-        candidates are found only when reached. After :meth:`narrow` it starts again on
-        what is left, which holds no candidate before the one last given (those were taken
-        out as they were checked)."""
+        """The candidates by length code (shortest first), ties in index order. After
+        :meth:`narrow` it starts again on what is left, which holds no candidate before the
+        one last given (those were taken out as they were checked)."""
         while True:
-            docs, codes = self._sorted, self._codes
-            for c in sorted(set(codes)):
-                key, i = bytes((c,)), codes.find(bytes((c,)))
-                while i >= 0:
-                    yield docs[i]
-                    if self._sorted is not docs:
-                        break
-                    i = codes.find(key, i + 1)
+            docs = self._sorted
+            for d in _by_code(docs, self._codes):
+                yield d
                 if self._sorted is not docs:
-                    break
+                    break  # narrowed meanwhile
             else:
                 return
 
     def probe_cost(self, group: list[tuple[str, str]]) -> float:
         """Estimated seconds to intersect the remaining candidates with a group."""
         return _probe_cost([self.leaf.doc_frequency(f, t) for f, t in group], len(self.docs))
+
+
+def _by_code(docs: list[int], codes: bytes) -> Iterator[int]:
+    """``docs`` by their byte in ``codes`` (lowest first), ties in list order; each code's
+    documents are found only when reached."""
+    for c in sorted(set(codes)):
+        key = bytes((c,))
+        i = codes.find(key)
+        while i >= 0:
+            yield docs[i]
+            i = codes.find(key, i + 1)
 
 
 def length_code(n: int) -> int:
